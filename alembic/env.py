@@ -1,0 +1,38 @@
+"""Alembic environment: metadata from core.models, the engine from the settings (or a connection passed in)."""
+
+from alembic import context
+from sqlalchemy import Connection
+
+from core.db import make_engine
+from core.models import Base
+from core.settings import get_settings
+
+target_metadata = Base.metadata
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Migrate through a connection given by the caller, or one opened from GRADYARD_DATABASE_URL."""
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = make_engine(get_settings().database_url)
+    with engine.connect() as conn:
+        _run(conn)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported: give GRADYARD_DATABASE_URL a reachable database")
+run_migrations_online()

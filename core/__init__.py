@@ -1,0 +1,1 @@
+"""What the API and the workers share: settings, database, ORM models, the job-spec contract and all SQL."""

@@ -1,0 +1,46 @@
+"""Domain errors. They carry no HTTP: the service maps them to problem+json."""
+
+from dataclasses import dataclass, field
+
+
+class GradyardError(Exception):
+    """Base of every error gradyard raises on purpose."""
+
+
+class JobNotFound(GradyardError):
+    """No job has this id."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job has id '{job_id}'")
+        self.job_id = job_id
+
+
+class StaleAttempt(GradyardError):
+    """A worker wrote with an attempt number that is no longer the job's current one (fencing)."""
+
+
+class IdempotencyConflict(GradyardError):
+    """An Idempotency-Key was reused with a different body."""
+
+
+@dataclass
+class SpecProblem:
+    """One reason a job spec cannot run, located at a field of the spec."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str = "spec_incompatible"
+
+
+@dataclass
+class SpecRejected(GradyardError):
+    """A spec that parses but cannot train (for example a loss that does not fit the dataset)."""
+
+    problems: list[SpecProblem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return "; ".join(p.msg for p in self.problems)
+
+
+class InvalidCursor(GradyardError):
+    """A list cursor that gradyard did not issue."""

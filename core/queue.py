@@ -1,0 +1,32 @@
+"""The Celery app both sides share: the API sends by task name, the worker registers the task on it."""
+
+from celery import Celery
+
+from core.settings import Settings
+
+TRAIN_TASK = "gradyard.train_job"
+# Margin above the longest job, so the broker never redelivers a message whose task is still running.
+VISIBILITY_MARGIN_SECONDS = 3600
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app configured for hour-long training tasks on a Redis broker."""
+    app = Celery("gradyard", broker=settings.broker_url)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_ignore_result=True,  # SQL holds every result; no result backend is needed
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        worker_concurrency=1,  # one process per GPU (or per CPU worker)
+        worker_hijack_root_logger=False,
+        task_default_queue=settings.queue,
+        task_routes={TRAIN_TASK: {"queue": settings.queue}},
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": settings.max_job_seconds + VISIBILITY_MARGIN_SECONDS},
+        broker_connection_timeout=3,
+        enable_utc=True,
+    )
+    return app

@@ -1,0 +1,62 @@
+"""Service-level routes: the component catalog, liveness and readiness."""
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+from fastapi import APIRouter, Response
+from sqlalchemy import text
+
+from core.catalog import build_catalog
+from core.db import get_engine
+from service.deps import get_celery
+from service.schemas import Health
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["service"])
+
+
+@lru_cache
+def _catalog() -> dict[str, list[dict[str, Any]]]:
+    return build_catalog()
+
+
+@router.get("/catalog")
+def read_catalog() -> dict[str, list[dict[str, Any]]]:
+    """Every dataset, model, loss, optimizer and scheduler, with its parameters, defaults and bounds."""
+    return _catalog()
+
+
+@router.get("/healthz", response_model=Health)
+def healthz() -> Health:
+    """Liveness: the process answers."""
+    return Health(status="ok")
+
+
+def _check_database() -> str:
+    try:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return "ok"
+    except Exception as exc:  # any failure means not ready; the reason goes to the log
+        log.warning("readiness: database: %s", exc)
+        return "unreachable"
+
+
+def _check_broker() -> str:
+    try:
+        with get_celery().connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as exc:  # any failure means not ready; the reason goes to the log
+        log.warning("readiness: broker: %s", exc)
+        return "unreachable"
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+def readyz(response: Response) -> Health:
+    """Readiness: the database and the broker are reachable."""
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    ready = all(value == "ok" for value in checks.values())
+    response.status_code = 200 if ready else 503
+    return Health(status="ok" if ready else "unavailable", checks=checks)
