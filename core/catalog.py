@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from core.components import COMPONENTS, Component, component_name
+from core.components import COMPONENTS, PLURAL, Component, component_name
 
 
 def _entry(cls: type[Component]) -> dict[str, Any]:
@@ -21,4 +21,4 @@ def _entry(cls: type[Component]) -> dict[str, Any]:
 
 def build_catalog() -> dict[str, list[dict[str, Any]]]:
     """Every component kind -> its entries (name, aliases, description, tasks, parameters with defaults and bounds)."""
-    return {f"{kind}s": [_entry(cls) for cls in classes] for kind, classes in COMPONENTS.items()}
+    return {PLURAL[kind]: [_entry(cls) for cls in classes] for kind, classes in COMPONENTS.items()}

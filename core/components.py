@@ -243,6 +243,8 @@ COMPONENTS: dict[str, tuple[type[Component], ...]] = {
     "scheduler": (StepLr, CosineLr),
 }
 
+PLURAL = {"dataset": "datasets", "model": "models", "loss": "losses", "optimizer": "optimizers", "scheduler": "schedulers"}
+
 
 def component_name(cls: type[Component]) -> str:
     """The registry name of a component class (the value of its `name` literal)."""

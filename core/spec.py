@@ -9,6 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from core.components import (
     COMPONENTS,
+    PLURAL,
     DatasetSpec,
     LossSpec,
     ModelSpec,
@@ -49,7 +50,7 @@ def _normalize_name(kind: str) -> Callable[[Any], Any]:
             hint = f"did you mean {' or '.join(repr(s) for s in suggestion)}? " if suggestion else ""
             raise PydanticCustomError(
                 "unknown_component",
-                f"unknown {kind} '{name}': {hint}known {kind}s: {', '.join(canonical)}",
+                f"unknown {kind} '{name}': {hint}known {PLURAL[kind]}: {', '.join(canonical)}",
             )
         return {**value, "name": resolved}
 
