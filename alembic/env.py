@@ -1,8 +1,8 @@
 """Alembic environment: metadata from core.models, the engine from the settings (or a connection passed in)."""
 
-from alembic import context
 from sqlalchemy import Connection
 
+from alembic import context
 from core.db import make_engine
 from core.models import Base
 from core.settings import get_settings

@@ -4,7 +4,7 @@ Each class is one component: its `name` literal is the registry key, its fields 
 set, and its docstring is the one-line description the catalog shows. The worker maps the same names to builders.
 """
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -23,7 +23,7 @@ class Component(BaseModel):
 
 
 ValFraction = Field(default=0.2, ge=0.0, le=0.9, description="Share of samples held out for validation.")
-NormalizeField = Field(default="none", description="'standard' scales each feature with training-split statistics.")
+NormalizeField: Any = Field(default="none", description="'standard': scale each feature by training-split statistics.")
 SampleCount = Field(default=1000, ge=20, le=1_000_000, description="Number of generated samples.")
 
 
@@ -243,7 +243,13 @@ COMPONENTS: dict[str, tuple[type[Component], ...]] = {
     "scheduler": (StepLr, CosineLr),
 }
 
-PLURAL = {"dataset": "datasets", "model": "models", "loss": "losses", "optimizer": "optimizers", "scheduler": "schedulers"}
+PLURAL = {
+    "dataset": "datasets",
+    "model": "models",
+    "loss": "losses",
+    "optimizer": "optimizers",
+    "scheduler": "schedulers",
+}
 
 
 def component_name(cls: type[Component]) -> str:

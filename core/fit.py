@@ -3,12 +3,12 @@
 from dataclasses import dataclass
 
 from core.components import (
+    L1,
     BceWithLogits,
     CifarCnn,
     CrossEntropy,
     DatasetSpec,
     Digits,
-    L1,
     Mse,
     SyntheticClassification,
     SyntheticImages,

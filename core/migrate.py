@@ -4,11 +4,11 @@ import logging
 import time
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from alembic import command
 from core.db import make_engine
 
 log = logging.getLogger(__name__)

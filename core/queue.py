@@ -22,6 +22,7 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         worker_concurrency=1,  # one process per GPU (or per CPU worker)
         worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,  # the CLI's log handler writes to stdout; redirecting it would loop
         task_default_queue=settings.queue,
         task_routes={TRAIN_TASK: {"queue": settings.queue}},
         broker_connection_retry_on_startup=True,

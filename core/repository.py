@@ -124,9 +124,7 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     session.execute(statement, rows)
 
 
-def record_progress(
-    session: Session, *, job_id: str, attempt: int, points: list[Point], epoch: int, step: int
-) -> bool:
+def record_progress(session: Session, *, job_id: str, attempt: int, points: list[Point], epoch: int, step: int) -> bool:
     """Write a batch of points, the progress, the summary and a heartbeat, fenced by attempt; True if cancel is asked.
 
     Raises StaleAttempt when this attempt no longer owns the job, so a late worker cannot write over a newer one.
@@ -170,9 +168,7 @@ def metric_names(session: Session, *, job_id: str) -> list[str]:
     return sorted(session.scalars(select(MetricPoint.name).where(MetricPoint.job_id == job_id).distinct()))
 
 
-def read_metrics(
-    session: Session, *, job_id: str, names: Sequence[str] | None, after_step: int
-) -> dict[str, Series]:
+def read_metrics(session: Session, *, job_id: str, names: Sequence[str] | None, after_step: int) -> dict[str, Series]:
     """A job's history as one columnar series per metric, ordered by step, only steps after after_step."""
     query = (
         select(MetricPoint.name, MetricPoint.step, MetricPoint.epoch, MetricPoint.value, MetricPoint.time)

@@ -42,7 +42,9 @@ def _normalize_name(kind: str) -> Callable[[Any], Any]:
             raise PydanticCustomError("component_type", f"{kind} must be an object with a 'name'")
         name = value.get("name")
         if not isinstance(name, str):
-            raise PydanticCustomError("component_name_missing", f"{kind} needs a 'name', one of: {', '.join(canonical)}")
+            raise PydanticCustomError(
+                "component_name_missing", f"{kind} needs a 'name', one of: {', '.join(canonical)}"
+            )
         resolved = table.get(name) or table.get(name.lower())
         if resolved is None:
             close = difflib.get_close_matches(name.lower(), list(table), n=3, cutoff=0.6)
@@ -89,7 +91,10 @@ class JobSpec(BaseModel):
     )
 
     name: str | None = Field(
-        default=None, min_length=1, max_length=200, description="A label for people; defaults to dataset-model-optimizer."
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="A label for people; defaults to dataset-model-optimizer.",
     )
     dataset: Dataset
     model: Model

@@ -63,7 +63,9 @@ def _on_validation(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = _validation_errors(exc.errors())
     if any(e["type"] == "json_invalid" for e in errors):
-        return problem(400, "Malformed JSON", "the request body is not valid JSON", kind="malformed-json", errors=errors)
+        return problem(
+            400, "Malformed JSON", "the request body is not valid JSON", kind="malformed-json", errors=errors
+        )
     where = ", ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] for e in errors[:5])
     return problem(422, "Invalid request", where, kind="validation", errors=errors)
 
@@ -80,8 +82,9 @@ def _on_not_found(_: Request, exc: Exception) -> Response:
 
 def _on_bad_cursor(_: Request, exc: Exception) -> Response:
     errors = [{"loc": ["query", "cursor"], "msg": "not a cursor this server issued", "type": "cursor_invalid"}]
-    return problem(422, "Invalid request", "query.cursor: not a cursor this server issued", kind="validation",
-                   errors=errors)
+    return problem(
+        422, "Invalid request", "query.cursor: not a cursor this server issued", kind="validation", errors=errors
+    )
 
 
 def _on_idempotency_conflict(_: Request, exc: Exception) -> Response:
@@ -90,15 +93,21 @@ def _on_idempotency_conflict(_: Request, exc: Exception) -> Response:
 
 def _on_database_down(_: Request, exc: Exception) -> Response:
     log.warning("database unavailable: %s", exc)
-    return problem(503, "Database unavailable", "the database cannot be reached; retry shortly",
-                   kind="unavailable", headers={"Retry-After": "5"})
+    return problem(
+        503,
+        "Database unavailable",
+        "the database cannot be reached; retry shortly",
+        kind="unavailable",
+        headers={"Retry-After": "5"},
+    )
 
 
 def _on_http(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     title = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}.get(exc.status_code, "Error")
-    return problem(exc.status_code, title, str(exc.detail), kind=title.lower().replace(" ", "-"),
-                   headers=dict(exc.headers or {}))
+    return problem(
+        exc.status_code, title, str(exc.detail), kind=title.lower().replace(" ", "-"), headers=dict(exc.headers or {})
+    )
 
 
 def _on_unexpected(_: Request, exc: Exception) -> Response:

@@ -52,7 +52,7 @@ class JobOut(BaseModel):
         return cls(
             id=job.id,
             name=job.name,
-            status=job.status,  # type: ignore[arg-type]
+            status=job.status,
             spec=job.spec,
             attempt=job.attempt,
             cancel_requested=job.cancel_requested,

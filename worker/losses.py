@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.components import BceWithLogits, CrossEntropy, L1, LossSpec, Mse
+from core.components import L1, BceWithLogits, CrossEntropy, LossSpec, Mse
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,9 @@ def build_objective(spec: LossSpec, *, device: torch.device) -> Objective:
         case L1():
             return Objective(nn.L1Loss(reduction=spec.reduction), binary=False, summed=spec.reduction == "sum")
         case CrossEntropy():
-            loss = nn.CrossEntropyLoss(label_smoothing=spec.label_smoothing, reduction=spec.reduction)
-            return Objective(loss, binary=False, summed=spec.reduction == "sum")
+            softmax = nn.CrossEntropyLoss(label_smoothing=spec.label_smoothing, reduction=spec.reduction)
+            return Objective(softmax, binary=False, summed=spec.reduction == "sum")
         case BceWithLogits():
             pos_weight = None if spec.pos_weight is None else torch.tensor([spec.pos_weight], device=device)
-            loss = nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction=spec.reduction)
-            return Objective(loss, binary=True, summed=spec.reduction == "sum")
+            sigmoid = nn.BCEWithLogitsLoss(pos_weight=pos_weight, reduction=spec.reduction)
+            return Objective(sigmoid, binary=True, summed=spec.reduction == "sum")

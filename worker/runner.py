@@ -35,7 +35,8 @@ def run_job(job_id: str) -> str | None:
         spec = JobSpec.model_validate(spec_json)
         outcome = train(spec, recorder, device=resolve_device(spec.device))
         recorder.flush()
-        status, error = outcome.status, None
+        status: str = outcome.status
+        error: str | None = None
     except StaleAttempt:
         log.warning("job %s attempt %s was superseded; stopping without writing", job_id, attempt)
         return None

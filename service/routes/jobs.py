@@ -72,8 +72,13 @@ def submit_job(
         log.warning("broker unreachable, job %s withdrawn: %s", job.id, exc)
         repository.delete_job(session, job_id=job.id)
         session.commit()
-        return problem(503, "Queue unavailable", "the job queue cannot be reached; nothing was stored, retry shortly",
-                       kind="unavailable", headers={"Retry-After": "5"})
+        return problem(
+            503,
+            "Queue unavailable",
+            "the job queue cannot be reached; nothing was stored, retry shortly",
+            kind="unavailable",
+            headers={"Retry-After": "5"},
+        )
     response.headers["Location"] = f"/jobs/{job.id}"
     return JobOut.of(job)
 

@@ -70,13 +70,25 @@ def test_points_are_written_once_per_name_and_step(session: Session) -> None:
 def test_summary_tracks_last_min_max_and_best(session: Session) -> None:
     job_id = new_job(session)
     repository.claim_job(session, job_id=job_id)
-    batch = [Point("val_loss", 1, 1, 0.9, 1), Point("val_loss", 2, 2, 0.4, 2), Point("val_loss", 3, 3, 0.6, 3),
-             Point("val_accuracy", 1, 1, 0.5, 1), Point("val_accuracy", 2, 2, 0.8, 2)]
+    batch = [
+        Point("val_loss", 1, 1, 0.9, 1),
+        Point("val_loss", 2, 2, 0.4, 2),
+        Point("val_loss", 3, 3, 0.6, 3),
+        Point("val_accuracy", 1, 1, 0.5, 1),
+        Point("val_accuracy", 2, 2, 0.8, 2),
+    ]
     repository.record_progress(session, job_id=job_id, attempt=1, points=batch, epoch=3, step=3)
     session.commit()
     summary = repository.get_job(session, job_id=job_id).summary
-    assert summary["val_loss"] == {"count": 3, "last": 0.6, "last_step": 3, "min": 0.4, "max": 0.9, "best": 0.4,
-                                   "best_step": 2}
+    assert summary["val_loss"] == {
+        "count": 3,
+        "last": 0.6,
+        "last_step": 3,
+        "min": 0.4,
+        "max": 0.9,
+        "best": 0.4,
+        "best_step": 2,
+    }
     assert summary["val_accuracy"]["best"] == 0.8 and summary["val_accuracy"]["best_step"] == 2
 
 
@@ -106,8 +118,11 @@ def test_cancel_of_a_running_job_sets_the_flag_the_worker_reads(session: Session
 def test_non_finite_values_are_stored(session: Session) -> None:
     job_id = new_job(session)
     repository.claim_job(session, job_id=job_id)
-    batch = [Point("train_loss", 1, 1, 1.5, 1), Point("train_loss", 2, 2, math.inf, 2),
-             Point("train_loss", 3, 3, math.nan, 3)]
+    batch = [
+        Point("train_loss", 1, 1, 1.5, 1),
+        Point("train_loss", 2, 2, math.inf, 2),
+        Point("train_loss", 3, 3, math.nan, 3),
+    ]
     repository.record_progress(session, job_id=job_id, attempt=1, points=batch, epoch=3, step=3)
     session.commit()
     values = repository.read_metrics(session, job_id=job_id, names=None, after_step=0)["train_loss"].value

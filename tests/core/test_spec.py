@@ -30,7 +30,12 @@ def errors_of(raw: dict[str, Any]) -> list[tuple[tuple[Any, ...], str]]:
 def test_defaults_are_filled_in() -> None:
     resolved = JobSpec.model_validate(spec()).model_dump(mode="json")
     assert resolved["optimizer"] == {
-        "name": "adam", "lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False
+        "name": "adam",
+        "lr": 0.001,
+        "betas": [0.9, 0.999],
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "amsgrad": False,
     }
     assert resolved["epochs"] == 10 and resolved["batch_size"] == 64 and resolved["scheduler"] is None
 
@@ -44,7 +49,8 @@ def test_unknown_name_suggests_close_matches() -> None:
     [(loc, msg)] = errors_of(spec(loss={"name": "cross_entropi"}))
     assert loc == ("loss",)
     assert msg == (
-        "unknown loss 'cross_entropi': did you mean 'cross_entropy'? known losses: bce_with_logits, cross_entropy, l1, mse"
+        "unknown loss 'cross_entropi': did you mean 'cross_entropy'? "
+        "known losses: bce_with_logits, cross_entropy, l1, mse"
     )
 
 
@@ -118,11 +124,19 @@ def test_catalog_lists_every_component_with_bounds() -> None:
     assert {entry["name"] for entry in catalog["losses"]} == {"mse", "l1", "cross_entropy", "bce_with_logits"}
     assert {entry["name"] for entry in catalog["optimizers"]} == {"sgd", "adam"}
     assert {entry["name"] for entry in catalog["datasets"]} == {
-        "thermometer", "digits", "synthetic_regression", "synthetic_classification", "synthetic_images"
+        "thermometer",
+        "digits",
+        "synthetic_regression",
+        "synthetic_classification",
+        "synthetic_images",
     }
     sgd = next(entry for entry in catalog["optimizers"] if entry["name"] == "sgd")
     assert sgd["aliases"] == ["SGD"]
     assert sgd["parameters"]["lr"] == {
-        "default": 0.001, "description": "Learning rate.", "exclusiveMinimum": 0.0, "maximum": 10.0, "type": "number"
+        "default": 0.001,
+        "description": "Learning rate.",
+        "exclusiveMinimum": 0.0,
+        "maximum": 10.0,
+        "type": "number",
     }
     assert sgd["parameters"]["momentum"]["exclusiveMaximum"] == 1.0

@@ -36,8 +36,9 @@ def test_non_finite_number_literals(client: TestClient, stored: Stored, literal:
     body = b'{"dataset": "digits", "model": "mlp", "loss": "cross_entropy", "optimizer": {"name": "adam", "lr": %s}}'
     body = body % literal
     errors = problem_of(client.post("/jobs", content=body, headers={"content-type": "application/json"}), 422)["errors"]
-    assert errors == [{"loc": ["body", "optimizer", "lr"], "msg": "Input should be a finite number",
-                       "type": "finite_number"}]
+    assert errors == [
+        {"loc": ["body", "optimizer", "lr"], "msg": "Input should be a finite number", "type": "finite_number"}
+    ]
     assert (stored.jobs(), stored.queued_messages()) == (0, 0)
 
 
@@ -45,18 +46,46 @@ def test_non_finite_number_literals(client: TestClient, stored: Stored, literal:
     ("body", "loc", "msg"),
     [
         ("not an object", ["body"], "Input should be a valid dictionary or object to extract fields from"),
-        (DIGITS | {"epochs": "many"}, ["body", "epochs"], "Input should be a valid integer, unable to parse string as an integer"),
+        (
+            DIGITS | {"epochs": "many"},
+            ["body", "epochs"],
+            "Input should be a valid integer, unable to parse string as an integer",
+        ),
         (DIGITS | {"epochs": 0}, ["body", "epochs"], "Input should be greater than or equal to 1"),
         (DIGITS | {"batch_size": -5}, ["body", "batch_size"], "Input should be greater than or equal to 1"),
         (DIGITS | {"learning_rate": 0.1}, ["body", "learning_rate"], "Extra inputs are not permitted"),
-        (DIGITS | {"optimizer": {"name": "sgd", "lr": -1}}, ["body", "optimizer", "lr"], "Input should be greater than 0"),
-        (DIGITS | {"optimizer": {"name": "sgd", "momentum": 1.5}}, ["body", "optimizer", "momentum"], "Input should be less than 1"),
-        (DIGITS | {"loss": {"name": "cross_entropy", "smoothing": 0.1}}, ["body", "loss", "smoothing"], "Extra inputs are not permitted"),
-        (DIGITS | {"loss": {"name": "crossentropy"}}, ["body", "loss"],
-         "unknown loss 'crossentropy': did you mean 'cross_entropy'? known losses: bce_with_logits, cross_entropy, l1, mse"),
-        (DIGITS | {"model": {"hidden": [64]}}, ["body", "model"], "model needs a 'name', one of: cifar_cnn, linear, mlp"),
+        (
+            DIGITS | {"optimizer": {"name": "sgd", "lr": -1}},
+            ["body", "optimizer", "lr"],
+            "Input should be greater than 0",
+        ),
+        (
+            DIGITS | {"optimizer": {"name": "sgd", "momentum": 1.5}},
+            ["body", "optimizer", "momentum"],
+            "Input should be less than 1",
+        ),
+        (
+            DIGITS | {"loss": {"name": "cross_entropy", "smoothing": 0.1}},
+            ["body", "loss", "smoothing"],
+            "Extra inputs are not permitted",
+        ),
+        (
+            DIGITS | {"loss": {"name": "crossentropy"}},
+            ["body", "loss"],
+            "unknown loss 'crossentropy': did you mean 'cross_entropy'? "
+            "known losses: bce_with_logits, cross_entropy, l1, mse",
+        ),
+        (
+            DIGITS | {"model": {"hidden": [64]}},
+            ["body", "model"],
+            "model needs a 'name', one of: cifar_cnn, linear, mlp",
+        ),
         ({k: v for k, v in DIGITS.items() if k != "loss"}, ["body", "loss"], "Field required"),
-        (DIGITS | {"dataset": {"name": "digits", "normalize": "minmax"}}, ["body", "dataset", "normalize"], "Input should be 'none' or 'standard'"),
+        (
+            DIGITS | {"dataset": {"name": "digits", "normalize": "minmax"}},
+            ["body", "dataset", "normalize"],
+            "Input should be 'none' or 'standard'",
+        ),
     ],
 )
 def test_invalid_specs_name_the_field(client: TestClient, stored: Stored, body: Any, loc: list[Any], msg: str) -> None:
@@ -68,15 +97,21 @@ def test_invalid_specs_name_the_field(client: TestClient, stored: Stored, body: 
 @pytest.mark.parametrize(
     ("overrides", "msg"),
     [
-        ({"loss": {"name": "bce_with_logits"}},
-         "loss 'bce_with_logits' needs one output per sample, but model 'mlp' on dataset 'digits' gives 10: "
-         "use 'cross_entropy' or a binary dataset"),
-        ({"loss": {"name": "mse"}},
-         "loss 'mse' needs a real-valued target, but dataset 'digits' has 10 classes: use 'cross_entropy', "
-         "or a regression dataset"),
-        ({"model": {"name": "cifar_cnn"}},
-         "model 'cifar_cnn' needs 3x32x32 images, but dataset 'digits' gives 1x8x8: use 'synthetic_images', "
-         "or model 'mlp' or 'linear'"),
+        (
+            {"loss": {"name": "bce_with_logits"}},
+            "loss 'bce_with_logits' needs one output per sample, but model 'mlp' on dataset 'digits' gives 10: "
+            "use 'cross_entropy' or a binary dataset",
+        ),
+        (
+            {"loss": {"name": "mse"}},
+            "loss 'mse' needs a real-valued target, but dataset 'digits' has 10 classes: use 'cross_entropy', "
+            "or a regression dataset",
+        ),
+        (
+            {"model": {"name": "cifar_cnn"}},
+            "model 'cifar_cnn' needs 3x32x32 images, but dataset 'digits' gives 1x8x8: use 'synthetic_images', "
+            "or model 'mlp' or 'linear'",
+        ),
     ],
 )
 def test_parts_that_do_not_fit_are_refused_with_the_reason(
@@ -117,8 +152,11 @@ def test_unknown_metric_names_are_listed(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("params", "loc"),
-    [({"cursor": "garbage!"}, ["query", "cursor"]), ({"status": "done"}, ["query", "status"]),
-     ({"limit": 0}, ["query", "limit"])],
+    [
+        ({"cursor": "garbage!"}, ["query", "cursor"]),
+        ({"status": "done"}, ["query", "status"]),
+        ({"limit": 0}, ["query", "limit"]),
+    ],
 )
 def test_bad_list_queries(client: TestClient, params: dict[str, Any], loc: list[str]) -> None:
     errors = problem_of(client.get("/jobs", params=params), 422)["errors"]

@@ -31,7 +31,12 @@ def test_submit_stores_the_resolved_spec_and_queues_one_message(client: TestClie
     assert response.headers["location"] == f"/jobs/{job['id']}"
     assert job["status"] == "queued" and job["attempt"] == 0 and job["name"] == "thermometer-linear-sgd"
     assert job["spec"]["optimizer"] == {
-        "name": "sgd", "lr": 0.01, "momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0
+        "name": "sgd",
+        "lr": 0.01,
+        "momentum": 0.0,
+        "dampening": 0.0,
+        "nesterov": False,
+        "weight_decay": 0.0,
     }
     assert job["progress"] == {"epoch": 0, "epochs": 5000, "step": 0}
     assert (stored.jobs(), stored.queued_messages()) == (1, 1)

@@ -1,0 +1,34 @@
+# Developer entry points; `make run` and `make test` work from a fresh clone (see the contract).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Touched after a successful install: reruns skip pip until pyproject.toml changes.
+STAMP := $(VENV)/.installed
+
+.PHONY: install run lint test migrate clean
+
+install: $(STAMP)
+
+# torch==2.15.0 comes from PyPI as the CUDA build (about 5 GB): the first install takes a minute or two.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -e '.[worker,local,dev]'
+	touch $@
+
+# PORT (environment or `make run PORT=9000`) moves the API off 8000.
+run: install
+	$(BIN)/gradyard up $(if $(PORT),--port $(PORT))
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+migrate: install
+	$(BIN)/gradyard migrate
+
+clean:
+	rm -rf var

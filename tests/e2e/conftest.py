@@ -1,0 +1,125 @@
+"""The real stack as processes: the API under uvicorn and a Celery worker, over a real Redis and database."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from cli.redis_server import RedisServer
+from tests.conftest import DIALECTS, create_database
+
+READY_SECONDS = 60.0
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Stack:
+    """A running API and worker; an HTTP client for the API; helpers that wait on jobs."""
+
+    def __init__(self, base_url: str, processes: list[subprocess.Popen[bytes]], logs: Path) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=10)
+        self.processes = processes
+        self.logs = logs
+
+    def submit(self, spec: dict[str, Any]) -> str:
+        """POST a spec; the new job's id."""
+        response = self.http.post("/jobs", json=spec)
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"])
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        """GET one job."""
+        response = self.http.get(f"/jobs/{job_id}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def metrics(self, job_id: str, **params: Any) -> dict[str, Any]:
+        """GET a job's metric history."""
+        response = self.http.get(f"/jobs/{job_id}/metrics", params=params)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    def wait(self, job_id: str, statuses: set[str] = TERMINAL, timeout: float = 120.0) -> dict[str, Any]:
+        """Poll until the job reaches one of these statuses; fail with the worker's log if it does not."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = self.job(job_id)
+            if job["status"] in statuses:
+                return job
+            time.sleep(0.05)
+        raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s\n{self.log_tail()}")
+
+    def log_tail(self) -> str:
+        """The end of each process's log, for failure messages."""
+        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.logs.glob("*.log")))
+
+
+def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "cli", *argv], env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _wait_ready(stack: Stack) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in stack.processes):
+            raise RuntimeError(f"a stack process exited at start\n{stack.log_tail()}")
+        try:
+            if stack.http.get("/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the API was not ready in {READY_SECONDS}s\n{stack.log_tail()}")
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def stack(
+    request: pytest.FixtureRequest, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The API and one worker as real processes, on SQLite and then on PostgreSQL."""
+    workdir = tmp_path_factory.mktemp(f"stack-{request.param}")
+    url, drop = create_database(request.param, workdir)
+    port = free_port()
+    env = os.environ | {
+        "GRADYARD_DATABASE_URL": url,
+        "GRADYARD_BROKER_URL": redis_server.url,
+        "GRADYARD_QUEUE": f"e2e-{uuid.uuid4().hex[:8]}",
+        "GRADYARD_PORT": str(port),
+        "GRADYARD_FLUSH_SECONDS": "0.2",
+        "GRADYARD_ARTIFACT_DIR": str(workdir / "artifacts"),
+        "GRADYARD_DATA_DIR": str(workdir / "data"),
+    }
+    processes = [_start(["api"], env, workdir / "api.log"), _start(["worker"], env, workdir / "worker.log")]
+    stack = Stack(f"http://127.0.0.1:{port}", processes, workdir)
+    try:
+        _wait_ready(stack)
+        yield stack
+    finally:
+        stack.http.close()
+        _stop(processes)
+        drop()

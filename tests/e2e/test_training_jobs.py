@@ -1,0 +1,124 @@
+"""A user's path over HTTP: submit, watch, read the history, cancel; with the real API, worker, Redis and database."""
+
+import math
+import time
+
+import pytest
+
+from tests.e2e.conftest import Stack
+
+pytestmark = pytest.mark.e2e
+
+THERMOMETER = {
+    "name": "thermometer",
+    "dataset": {"name": "thermometer", "val_fraction": 0.0, "normalize": "standard"},
+    "model": {"name": "linear"},
+    "loss": {"name": "mse"},
+    "optimizer": {"name": "sgd", "lr": 1e-2},
+    "epochs": 5000,
+    "batch_size": None,
+}
+DIGITS = {
+    "name": "digits-mlp-adam",
+    "dataset": {"name": "digits", "val_fraction": 0.2},
+    "model": {"name": "mlp", "hidden": [128]},
+    "loss": {"name": "cross_entropy"},
+    "optimizer": {"name": "adam", "lr": 1e-3},
+    "epochs": 20,
+    "batch_size": 64,
+}
+# Long enough to watch (tens of seconds on a CPU); every test that starts it cancels it.
+LONG = {
+    "name": "long",
+    "dataset": {"name": "synthetic_classification", "n_samples": 100_000, "n_features": 32},
+    "model": {"name": "mlp", "hidden": [256, 256]},
+    "loss": {"name": "cross_entropy"},
+    "optimizer": {"name": "sgd", "lr": 0.01},
+    "epochs": 1000,
+    "batch_size": 128,
+}
+
+
+def test_thermometer_job_reaches_the_optimum(stack: Stack) -> None:
+    job = stack.wait(stack.submit(THERMOMETER))
+    assert job["status"] == "succeeded", job["error"]
+    assert job["attempt"] == 1 and job["progress"] == {"epoch": 5000, "epochs": 5000, "step": 5000}
+    assert 2.92 < job["metrics"]["train_loss"]["last"] < 3.0  # the least-squares optimum is 2.93
+    history = stack.metrics(job["id"])
+    assert set(history["metrics"]) == {"train_loss", "lr"}
+    loss = history["metrics"]["train_loss"]
+    assert loss["step"] == list(range(1, 5001)) and loss["epoch"] == list(range(1, 5001))
+    assert loss["value"][-1] == job["metrics"]["train_loss"]["last"]
+    assert loss["time"] == sorted(loss["time"]) and loss["time"][-1] > 0
+
+
+def test_history_can_be_read_in_parts_and_downsampled(stack: Stack) -> None:
+    job = stack.wait(stack.submit(THERMOMETER | {"epochs": 500}))
+    tail = stack.metrics(job["id"], after_step=490, names="train_loss")
+    assert list(tail["metrics"]) == ["train_loss"] and tail["metrics"]["train_loss"]["step"] == list(range(491, 501))
+    full = stack.metrics(job["id"], names="train_loss")["metrics"]["train_loss"]
+    small = stack.metrics(job["id"], names="train_loss", max_points=50)["metrics"]["train_loss"]
+    assert len(small["step"]) <= 51 and small["step"][0] == 1 and small["step"][-1] == 500
+    assert min(small["value"]) == min(full["value"]) and max(small["value"]) == max(full["value"])
+
+
+def test_digits_job_reaches_95_percent(stack: Stack) -> None:
+    job = stack.wait(stack.submit(DIGITS))
+    assert job["status"] == "succeeded", job["error"]
+    assert job["metrics"]["val_accuracy"]["last"] >= 0.95
+    history = stack.metrics(job["id"])["metrics"]
+    assert set(history) == {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"}
+    assert all(series["epoch"] == list(range(1, 21)) for series in history.values())
+
+
+def test_history_grows_while_the_job_runs_and_cancel_stops_it(stack: Stack) -> None:
+    job_id = stack.submit(LONG)
+    stack.wait(job_id, {"running"})
+    counts = []
+    deadline = time.monotonic() + 60
+    while len(set(counts)) < 3 and time.monotonic() < deadline:
+        history = stack.metrics(job_id, names="train_loss")
+        assert history["status"] == "running"
+        counts.append(len(history["metrics"].get("train_loss", {}).get("step", [])))
+        time.sleep(0.2)
+    assert len(set(counts)) >= 3 and counts == sorted(counts), counts  # epochs grew, live
+    asked = time.monotonic()
+    assert stack.http.post(f"/jobs/{job_id}/cancel").status_code == 202
+    job = stack.wait(job_id, timeout=10)
+    assert job["status"] == "cancelled" and time.monotonic() - asked < 2.0
+    assert job["progress"]["epoch"] < LONG["epochs"]
+    assert len(stack.metrics(job_id)["metrics"]["train_loss"]["step"]) >= counts[-1]
+
+
+def test_a_cancelled_queued_job_never_starts(stack: Stack) -> None:
+    running = stack.submit(LONG)
+    stack.wait(running, {"running"})
+    queued = stack.submit(THERMOMETER)
+    assert stack.http.post(f"/jobs/{queued}/cancel").json()["status"] == "cancelled"
+    stack.http.post(f"/jobs/{running}/cancel")
+    stack.wait(running)
+    after = stack.wait(stack.submit(THERMOMETER | {"epochs": 10}))  # queued behind the cancelled job's message
+    assert after["status"] == "succeeded"
+    job = stack.job(queued)
+    assert (job["status"], job["attempt"], job["started_at"]) == ("cancelled", 0, None)
+    assert stack.metrics(queued)["metrics"] == {}
+
+
+def test_a_diverging_job_fails_with_a_readable_error(stack: Stack) -> None:
+    spec = THERMOMETER | {
+        "dataset": {"name": "thermometer", "val_fraction": 0.0},
+        "optimizer": {"name": "sgd", "lr": 1.0},
+    }
+    job = stack.wait(stack.submit(spec))
+    assert job["status"] == "failed"
+    assert job["error"].startswith("diverged: train_loss is not finite at epoch ")
+    values = stack.metrics(job["id"])["metrics"]["train_loss"]["value"]
+    assert values[-1] is None and math.isfinite(values[0])  # non-finite points come back as null
+
+
+def test_a_cuda_job_on_a_cpu_worker_fails_and_says_why(stack: Stack) -> None:
+    job = stack.wait(stack.submit(DIGITS | {"device": "cuda", "epochs": 1}))
+    if job["status"] == "succeeded":
+        pytest.skip("this worker has CUDA")
+    assert job["status"] == "failed"
+    assert job["error"] == "the spec asks for device 'cuda' but this worker has no CUDA device: use 'auto' or 'cpu'"
