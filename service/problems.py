@@ -15,7 +15,7 @@ from core.components import COMPONENTS, component_name
 from core.errors import IdempotencyConflict, InvalidCursor, JobNotFound, SpecRejected
 
 log = logging.getLogger(__name__)
-PROBLEM_TYPE_BASE = "https://gradyard.dev/problems/"
+PROBLEM_TYPE_BASE = "urn:gradyard:problem:"
 _COMPONENT_NAMES = {kind: {component_name(cls) for cls in classes} for kind, classes in COMPONENTS.items()}
 
 
