@@ -17,6 +17,8 @@ from core.components import (
     Thermometer,
 )
 from core.errors import SpecProblem, SpecRejected
+from core.limits import limit_problems
+from core.settings import Settings
 from core.spec import JobSpec
 
 CIFAR_SHAPE = (3, 32, 32)
@@ -111,8 +113,8 @@ def fit_problems(spec: JobSpec) -> list[SpecProblem]:
     return problems
 
 
-def check_fit(spec: JobSpec) -> None:
-    """Raise SpecRejected when the spec's parts cannot train together."""
-    problems = fit_problems(spec)
+def check_fit(spec: JobSpec, settings: Settings) -> None:
+    """Raise SpecRejected when the spec's parts cannot train together or it exceeds the server's limits."""
+    problems = fit_problems(spec) + limit_problems(spec, settings)
     if problems:
         raise SpecRejected(problems)

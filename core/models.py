@@ -30,7 +30,11 @@ class Job(Base):
     """A training job. Workers change it only through fenced writes that carry their attempt number."""
 
     __tablename__ = "job"
-    __table_args__ = (Index("ix_job_created_at_id", "created_at", "id"), Index("ix_job_status", "status"))
+    __table_args__ = (
+        Index("ix_job_created_at_id", "created_at", "id"),
+        Index("ix_job_status", "status"),
+        Index("ix_job_status_heartbeat_at", "status", "heartbeat_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -39,6 +43,11 @@ class Job(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Why the job ended or was requeued: diverged, timed_out, worker_lost, out_of_memory, error, shutdown...
+    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    checkpoint_path: Mapped[str | None] = mapped_column(String(300), default=None)
+    checkpoint_step: Mapped[int | None] = mapped_column(Integer, default=None)
     epoch: Mapped[int] = mapped_column(Integer, default=0)
     step: Mapped[int] = mapped_column(Integer, default=0)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -48,6 +57,22 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class JobEvent(Base):
+    """One transition in a job's state log: queued, running attempt N, requeued, ended; with its time and reason."""
+
+    __tablename__ = "job_event"
+    __table_args__ = (Index("ix_job_event_job_id_id", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("job.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    detail: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class MetricPoint(Base):

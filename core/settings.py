@@ -31,6 +31,24 @@ class Settings(BaseSettings):
         default=0.5, gt=0, le=60, description="How often a worker writes buffered points and reads the cancel flag."
     )
     queue: str = Field(default="training", description="Celery queue that carries training jobs.")
+    heartbeat_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="A running job whose heartbeat is older than this lost its worker."
+    )
+    reconcile_interval_seconds: float = Field(default=10.0, gt=0, description="How often each worker reconciles.")
+    queued_grace_seconds: float = Field(
+        default=30.0, gt=0, description="A job queued this long with no message in the broker is sent again."
+    )
+    checkpoint_seconds: float = Field(
+        default=10.0, ge=0, description="Least time between two end-of-epoch checkpoints (0: every epoch)."
+    )
+    visibility_timeout_seconds: int | None = Field(
+        default=None, ge=1, description="Broker visibility timeout; default: an hour above max_job_seconds."
+    )
+
+    @property
+    def broker_visibility_timeout(self) -> int:
+        """Seconds before the broker hands an unacknowledged message to another worker."""
+        return self.visibility_timeout_seconds or self.max_job_seconds + 3600
 
 
 @lru_cache

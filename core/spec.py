@@ -105,6 +105,12 @@ class JobSpec(BaseModel):
     batch_size: int | None = Field(default=64, ge=1, le=1_000_000, description="Samples per step; null: full batch.")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto: CUDA when present, else CPU.")
+    max_restarts: int = Field(
+        default=3, ge=0, le=20, description="How often a job whose worker was lost is started again before it fails."
+    )
+    max_runtime_seconds: int | None = Field(
+        default=None, ge=1, description="Running time after which the job checkpoints and fails (timed_out)."
+    )
 
     def display_name(self) -> str:
         """The job's name, or one made from its components."""

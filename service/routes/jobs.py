@@ -14,7 +14,8 @@ from core import repository
 from core.errors import IdempotencyConflict
 from core.fit import check_fit
 from core.models import Job
-from core.queue import TRAIN_TASK
+from core.queue import enqueue
+from core.settings import get_settings
 from core.spec import JobSpec
 from service.deps import SessionDep, get_celery
 from service.problems import problem
@@ -32,12 +33,6 @@ def _replay(session: Session, key: str, request_hash: str) -> Job | None:
     return existing
 
 
-def _enqueue(job_id: str) -> None:
-    get_celery().send_task(
-        TRAIN_TASK, args=[job_id], retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2}
-    )
-
-
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=JobOut)
 def submit_job(
     spec: JobSpec,
@@ -46,7 +41,7 @@ def submit_job(
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JobOut | Response:
     """Submit a training job. The spec is validated (and checked to fit together) before anything is stored."""
-    check_fit(spec)
+    check_fit(spec, get_settings())
     resolved = spec.model_copy(update={"name": spec.display_name()}).model_dump(mode="json")
     request_hash = hashlib.sha256(orjson.dumps(resolved, option=orjson.OPT_SORT_KEYS)).hexdigest()
     if idempotency_key is not None and (earlier := _replay(session, idempotency_key, request_hash)):
@@ -67,7 +62,7 @@ def submit_job(
         response.headers["Location"] = f"/jobs/{earlier.id}"
         return JobOut.of(earlier)
     try:
-        _enqueue(job.id)
+        enqueue(get_celery(), job.id)
     except BrokerError as exc:
         log.warning("broker unreachable, job %s withdrawn: %s", job.id, exc)
         repository.delete_job(session, job_id=job.id)
@@ -97,8 +92,8 @@ def list_jobs(
 
 @router.get("/{job_id}", response_model=JobOut)
 def read_job(job_id: str, session: SessionDep) -> JobOut:
-    """One job: status, resolved spec, timestamps, attempt, progress, error and a summary of each metric."""
-    return JobOut.of(repository.get_job(session, job_id=job_id))
+    """One job: status, resolved spec, timestamps, attempt, progress, error, metric summaries and its state log."""
+    return JobOut.of(repository.get_job(session, job_id=job_id), repository.job_events(session, job_id=job_id))
 
 
 @router.post("/{job_id}/cancel", status_code=status.HTTP_202_ACCEPTED, response_model=JobOut)
