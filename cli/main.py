@@ -31,13 +31,13 @@ WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
 @app.callback()
 def main() -> None:
     """Train PyTorch models over REST and read their metric history as JSON."""
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(name)s: %(message)s",
-        datefmt="[%X]",
-        handlers=[RichHandler(rich_tracebacks=True, show_path=False)],
-        force=True,
-    )
+    if sys.stderr.isatty():
+        handler: logging.Handler = RichHandler(rich_tracebacks=True, show_path=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s", datefmt="[%X]"))
+    else:  # a log file or a collector: one unwrapped line per record, with its time and level
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, at every start
 
 

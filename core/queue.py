@@ -25,7 +25,12 @@ def make_celery(settings: Settings) -> Celery:
         task_routes={TRAIN_TASK: {"queue": settings.queue}},
         broker_connection_retry_on_startup=True,
         # Above the longest job, so the broker never redelivers a message whose task is still running.
-        broker_transport_options={"visibility_timeout": settings.broker_visibility_timeout},
+        broker_transport_options={
+            "visibility_timeout": settings.broker_visibility_timeout,
+            # Sweep for expired unacknowledged messages every so often (not every 100 s, kombu's default).
+            "unacked_restore_interval": min(10, settings.broker_visibility_timeout),
+            "unacked_restore_throttle": 1,
+        },
         broker_connection_timeout=3,
         enable_utc=True,
     )

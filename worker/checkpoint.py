@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from sqlalchemy.exc import OperationalError
 
 from core import repository
 from core.db import session_scope
@@ -73,12 +74,20 @@ class CheckpointStore:
     def save(self, state: dict[str, Any]) -> None:
         """Write the state, record it in the job row (fenced), then drop this attempt's previous file."""
         relative = Path("jobs") / self.job_id / f"checkpoint-a{self.attempt}-s{state['step']}.pt"
-        write_atomically(state, self.artifact_dir / relative)
-        with session_scope() as session:
-            repository.record_checkpoint(
-                session, job_id=self.job_id, attempt=self.attempt, path=str(relative), step=int(state["step"])
-            )
-        previous, self._current = self._current, self.artifact_dir / relative
+        written = self.artifact_dir / relative
+        write_atomically(state, written)
+        try:
+            with session_scope() as session:
+                repository.record_checkpoint(
+                    session, job_id=self.job_id, attempt=self.attempt, path=str(relative), step=int(state["step"])
+                )
+        except OperationalError as exc:
+            # The database is down: training goes on, and the row keeps naming the previous checkpoint.
+            log.warning("job %s: checkpoint at step %s not recorded: %s", self.job_id, state["step"], exc.orig)
+            if written != self._current:
+                written.unlink(missing_ok=True)
+            return
+        previous, self._current = self._current, written
         if previous is not None and previous != self._current:
             previous.unlink(missing_ok=True)
         self._last_saved = self._clock()

@@ -31,6 +31,7 @@ class SqlRecorder:
         attempt: int,
         flush_seconds: float,
         deadline: float | None = None,
+        progress: tuple[int, int] = (0, 0),
         shutdown: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -42,7 +43,7 @@ class SqlRecorder:
         self._clock = clock
         self._lock = threading.Lock()
         self._buffer: list[Point] = []
-        self._progress = (0, 0)
+        self._progress = progress  # (epoch, step) until the loop records more: where a resumed attempt starts
         self._cancel_requested = False
         self._superseded = False
         self._closing = threading.Event()

@@ -90,6 +90,7 @@ def _train(claimed: Claimed, shutdown: threading.Event, enqueue: Callable[[str],
         attempt=claimed.attempt,
         flush_seconds=settings.flush_seconds,
         deadline=time.monotonic() + remaining,
+        progress=(int(resume["epoch"]), int(resume["step"])) if resume else (0, 0),
         shutdown=shutdown,
     ).start()
     checkpoints = CheckpointStore(
