@@ -26,8 +26,8 @@ class Reconciler:
     def __init__(self, app: Celery, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        # After a database outage, heartbeats could not be written either: give workers one timeout to catch up.
-        self._trust_heartbeats_after = time.monotonic() + settings.heartbeat_timeout_seconds
+        # After a database outage, heartbeats could not be written either: workers get one timeout to catch up.
+        self._trust_heartbeats_after = time.monotonic()
 
     def requeue_lost(self) -> list[str]:
         """Requeue (or fail) running jobs whose heartbeat is older than the timeout; the ids requeued."""
