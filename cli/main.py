@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.logging import RichHandler
 
+from cli.keys import keys_app
 from cli.redis_server import start_redis
 from cli.supervisor import Child, Supervisor
 from core.settings import VAR_DIR, get_settings
@@ -20,6 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(keys_app, name="keys")
 log = logging.getLogger("gradyard")
 
 API_STOP_SECONDS = 10.0

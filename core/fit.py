@@ -16,9 +16,7 @@ from core.components import (
     Task,
     Thermometer,
 )
-from core.errors import SpecProblem, SpecRejected
-from core.limits import limit_problems
-from core.settings import Settings
+from core.errors import SpecProblem
 from core.spec import JobSpec
 
 CIFAR_SHAPE = (3, 32, 32)
@@ -111,10 +109,3 @@ def fit_problems(spec: JobSpec) -> list[SpecProblem]:
     if facts.n_samples - n_val < 2:
         problems.append(SpecProblem(("dataset", "val_fraction"), "val_fraction leaves fewer than 2 training samples"))
     return problems
-
-
-def check_fit(spec: JobSpec, settings: Settings) -> None:
-    """Raise SpecRejected when the spec's parts cannot train together or it exceeds the server's limits."""
-    problems = fit_problems(spec) + limit_problems(spec, settings)
-    if problems:
-        raise SpecRejected(problems)

@@ -18,12 +18,39 @@ NAMING_CONVENTION = {
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
+ACTIVE_STATUSES = ("queued", "running")
 
 
 class Base(DeclarativeBase):
     """Declarative base with a constraint naming convention, so migrations name things predictably."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class AppUser(Base):
+    """A person or a script that owns jobs; admins see and manage everyone's."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Touched by every submit, so concurrent submits of one user queue behind each other (the quota check is exact).
+    last_submit_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 is stored (keys are 256 random bits, so a slow hash adds nothing)."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
 class Job(Base):
@@ -37,6 +64,9 @@ class Job(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("app_user.id", ondelete="SET NULL"), default=None, index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -73,6 +103,7 @@ class JobEvent(Base):
     attempt: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(String(32), default=None)
     detail: Mapped[str | None] = mapped_column(Text, default=None)
+    actor: Mapped[str | None] = mapped_column(String(100), default=None)  # the user who asked for it (audit)
 
 
 class MetricPoint(Base):

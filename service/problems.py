@@ -12,7 +12,15 @@ from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.components import COMPONENTS, component_name
-from core.errors import IdempotencyConflict, InvalidCursor, JobNotFound, SpecRejected
+from core.errors import (
+    IdempotencyConflict,
+    InvalidCursor,
+    JobNotFound,
+    QuotaExceeded,
+    RateLimited,
+    SpecRejected,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 PROBLEM_TYPE_BASE = "urn:gradyard:problem:"
@@ -91,6 +99,20 @@ def _on_idempotency_conflict(_: Request, exc: Exception) -> Response:
     return problem(409, "Idempotency-Key reused", str(exc), kind="idempotency-conflict")
 
 
+def _on_quota(_: Request, exc: Exception) -> Response:
+    return problem(429, "Too many active jobs", str(exc), kind="quota-exceeded", headers={"Retry-After": "30"})
+
+
+def _on_unauthenticated(_: Request, exc: Exception) -> Response:
+    return problem(401, "Unauthorized", str(exc), kind="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _on_rate_limited(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RateLimited)
+    retry_after = str(exc.retry_after)
+    return problem(429, "Too many requests", str(exc), kind="rate-limited", headers={"Retry-After": retry_after})
+
+
 def _on_database_down(_: Request, exc: Exception) -> Response:
     log.warning("database unavailable: %s", exc)
     return problem(
@@ -122,6 +144,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(JobNotFound, _on_not_found)
     app.add_exception_handler(InvalidCursor, _on_bad_cursor)
     app.add_exception_handler(IdempotencyConflict, _on_idempotency_conflict)
+    app.add_exception_handler(QuotaExceeded, _on_quota)
+    app.add_exception_handler(Unauthenticated, _on_unauthenticated)
+    app.add_exception_handler(RateLimited, _on_rate_limited)
     app.add_exception_handler(OperationalError, _on_database_down)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -39,6 +39,7 @@ class JobEventOut(BaseModel):
     attempt: int
     reason: str | None
     detail: str | None
+    actor: str | None = Field(description="The user who asked for this transition (submit, cancel), if a person did.")
 
 
 class JobOut(BaseModel):
@@ -88,7 +89,9 @@ class JobOut(BaseModel):
             events=None
             if events is None
             else [
-                JobEventOut(at=e.at, status=e.status, attempt=e.attempt, reason=e.reason, detail=e.detail)
+                JobEventOut(
+                    at=e.at, status=e.status, attempt=e.attempt, reason=e.reason, detail=e.detail, actor=e.actor
+                )
                 for e in events
             ],
         )

@@ -2,6 +2,7 @@
 
 from core.repository.events import job_events, log_event
 from core.repository.jobs import (
+    count_active_jobs,
     create_job,
     delete_job,
     find_job_by_idempotency_key,
@@ -19,25 +20,40 @@ from core.repository.lifecycle import (
 )
 from core.repository.points import metric_names, read_metrics
 from core.repository.reconcile import queued_since, requeue_lost, stale_running, touch_enqueued
+from core.repository.users import (
+    issue_first_admin_key,
+    issue_key,
+    list_keys,
+    lock_user_for_submit,
+    principal_for_key,
+    revoke_key,
+)
 
 __all__ = [
     "claim_job",
+    "count_active_jobs",
     "create_job",
     "delete_job",
     "find_job_by_idempotency_key",
     "finish_job",
     "get_job",
     "hand_back",
+    "issue_first_admin_key",
+    "issue_key",
     "job_events",
     "list_jobs",
+    "list_keys",
+    "lock_user_for_submit",
     "log_event",
     "metric_names",
+    "principal_for_key",
     "queued_since",
     "read_metrics",
     "record_checkpoint",
     "record_progress",
     "request_cancel",
     "requeue_lost",
+    "revoke_key",
     "rewind_history",
     "stale_running",
     "touch_enqueued",

@@ -10,10 +10,19 @@ from core.timeutil import utcnow
 
 
 def log_event(
-    session: Session, *, job_id: str, status: str, attempt: int, reason: str | None = None, detail: str | None = None
+    session: Session,
+    *,
+    job_id: str,
+    status: str,
+    attempt: int,
+    reason: str | None = None,
+    detail: str | None = None,
+    actor: str | None = None,
 ) -> None:
-    """Add one transition to a job's state log."""
-    session.add(JobEvent(job_id=job_id, at=utcnow(), status=status, attempt=attempt, reason=reason, detail=detail))
+    """Add one transition to a job's state log, with who asked for it when a person did."""
+    session.add(
+        JobEvent(job_id=job_id, at=utcnow(), status=status, attempt=attempt, reason=reason, detail=detail, actor=actor)
+    )
 
 
 def job_events(session: Session, *, job_id: str) -> Sequence[JobEvent]:

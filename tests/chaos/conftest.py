@@ -16,7 +16,7 @@ import pytest
 
 from cli.redis_server import RedisServer, start_redis
 from tests.conftest import create_database
-from tests.e2e.conftest import Stack, free_port, start_process, stop_processes, wait_ready
+from tests.e2e.conftest import Stack, create_key, free_port, start_process, stop_processes, wait_ready
 
 # Short timings, so that a lost worker is noticed in seconds; the production defaults are ten times longer.
 CHAOS_SETTINGS = {
@@ -36,7 +36,7 @@ class Cluster(Stack):
         self.workdir, self.env, self.redis = workdir, env, redis
         self.api = start_process(["api"], env, workdir / "api.log")
         self.workers: list[subprocess.Popen[bytes]] = []
-        super().__init__(f"http://127.0.0.1:{env['GRADYARD_PORT']}", [self.api], workdir)
+        super().__init__(f"http://127.0.0.1:{env['GRADYARD_PORT']}", [self.api], workdir, create_key(env, "chaos"))
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         """Start one more worker process."""

@@ -30,8 +30,8 @@ def free_port() -> int:
 class Stack:
     """A running API and worker; an HTTP client for the API; helpers that wait on jobs."""
 
-    def __init__(self, base_url: str, processes: list[subprocess.Popen[bytes]], logs: Path) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=10)
+    def __init__(self, base_url: str, processes: list[subprocess.Popen[bytes]], logs: Path, key: str) -> None:
+        self.http = httpx.Client(base_url=base_url, timeout=10, headers={"Authorization": f"Bearer {key}"})
         self.processes = processes
         self.logs = logs
 
@@ -77,6 +77,14 @@ def start_process(argv: list[str], env: dict[str, str], log: Path) -> subprocess
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+
+
+def create_key(env: dict[str, str], user: str) -> str:
+    """A new API key, made the way an operator makes one: `gradyard keys create --user USER`."""
+    made = subprocess.run(
+        [sys.executable, "-m", "cli", "keys", "create", "--user", user], env=env, capture_output=True, check=True
+    )
+    return made.stdout.decode().strip()
 
 
 def wait_ready(stack: Stack) -> None:
@@ -129,7 +137,7 @@ def stack(
         start_process(["api"], env, workdir / "api.log"),
         start_process(["worker"], env, workdir / "worker.log"),
     ]
-    stack = Stack(f"http://127.0.0.1:{port}", processes, workdir)
+    stack = Stack(f"http://127.0.0.1:{port}", processes, workdir, create_key(env, "e2e"))
     try:
         wait_ready(stack)
         yield stack
