@@ -47,7 +47,12 @@ def _admit(session: Session, principal: Principal) -> None:
         raise QuotaExceeded(active, limit)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=JobOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=JobOut,
+    responses={200: {"model": JobOut, "description": "The job an earlier request with this Idempotency-Key made."}},
+)
 def submit_job(
     spec: JobSpec,
     session: SessionDep,

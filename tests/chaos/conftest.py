@@ -33,10 +33,11 @@ class Cluster(Stack):
     """The API and any number of workers, each a real process that a test may kill, stop or restart."""
 
     def __init__(self, workdir: Path, env: dict[str, str], redis: RedisServer) -> None:
-        self.workdir, self.env, self.redis = workdir, env, redis
+        self.workdir, self.redis = workdir, redis
         self.api = start_process(["api"], env, workdir / "api.log")
         self.workers: list[subprocess.Popen[bytes]] = []
-        super().__init__(f"http://127.0.0.1:{env['GRADYARD_PORT']}", [self.api], workdir, create_key(env, "chaos"))
+        base_url = f"http://127.0.0.1:{env['GRADYARD_PORT']}"
+        super().__init__(base_url, [self.api], workdir, create_key(env, "chaos"), env)
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         """Start one more worker process."""

@@ -30,7 +30,10 @@ def free_port() -> int:
 class Stack:
     """A running API and worker; an HTTP client for the API; helpers that wait on jobs."""
 
-    def __init__(self, base_url: str, processes: list[subprocess.Popen[bytes]], logs: Path, key: str) -> None:
+    def __init__(
+        self, base_url: str, processes: list[subprocess.Popen[bytes]], logs: Path, key: str, env: dict[str, str]
+    ) -> None:
+        self.env = env
         self.http = httpx.Client(base_url=base_url, timeout=10, headers={"Authorization": f"Bearer {key}"})
         self.processes = processes
         self.logs = logs
@@ -137,7 +140,7 @@ def stack(
         start_process(["api"], env, workdir / "api.log"),
         start_process(["worker"], env, workdir / "worker.log"),
     ]
-    stack = Stack(f"http://127.0.0.1:{port}", processes, workdir, create_key(env, "e2e"))
+    stack = Stack(f"http://127.0.0.1:{port}", processes, workdir, create_key(env, "e2e"), env)
     try:
         wait_ready(stack)
         yield stack
