@@ -2,6 +2,8 @@
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -27,11 +29,11 @@ DIGITS = {
     "epochs": 20,
     "batch_size": 64,
 }
-# Long enough to watch (tens of seconds on a CPU); every test that starts it cancels it.
+# Short epochs (a fraction of a second), many of them: long enough to watch; every test that starts it cancels it.
 LONG = {
     "name": "long",
-    "dataset": {"name": "synthetic_classification", "n_samples": 100_000, "n_features": 32},
-    "model": {"name": "mlp", "hidden": [256, 256]},
+    "dataset": {"name": "synthetic_classification", "n_samples": 20_000, "n_features": 16},
+    "model": {"name": "mlp", "hidden": [64]},
     "loss": {"name": "cross_entropy"},
     "optimizer": {"name": "sgd", "lr": 0.01},
     "epochs": 1000,
@@ -71,8 +73,23 @@ def test_digits_job_reaches_95_percent(stack: Stack) -> None:
     assert all(series["epoch"] == list(range(1, 21)) for series in history.values())
 
 
-def test_history_grows_while_the_job_runs_and_cancel_stops_it(stack: Stack) -> None:
+@contextmanager
+def long_job(stack: Stack) -> Iterator[str]:
+    """A long job that is cancelled however the test ends, so that it never holds the worker for the next test."""
     job_id = stack.submit(LONG)
+    try:
+        yield job_id
+    finally:
+        stack.http.post(f"/jobs/{job_id}/cancel")
+        stack.wait(job_id)
+
+
+def test_history_grows_while_the_job_runs_and_cancel_stops_it(stack: Stack) -> None:
+    with long_job(stack) as job_id:
+        _watch_then_cancel(stack, job_id)
+
+
+def _watch_then_cancel(stack: Stack, job_id: str) -> None:
     stack.wait(job_id, {"running"})
     counts = []
     deadline = time.monotonic() + 60
@@ -91,12 +108,10 @@ def test_history_grows_while_the_job_runs_and_cancel_stops_it(stack: Stack) -> N
 
 
 def test_a_cancelled_queued_job_never_starts(stack: Stack) -> None:
-    running = stack.submit(LONG)
-    stack.wait(running, {"running"})
-    queued = stack.submit(THERMOMETER)
-    assert stack.http.post(f"/jobs/{queued}/cancel").json()["status"] == "cancelled"
-    stack.http.post(f"/jobs/{running}/cancel")
-    stack.wait(running)
+    with long_job(stack) as running:
+        stack.wait(running, {"running"})
+        queued = stack.submit(THERMOMETER)
+        assert stack.http.post(f"/jobs/{queued}/cancel").json()["status"] == "cancelled"
     after = stack.wait(stack.submit(THERMOMETER | {"epochs": 10}))  # queued behind the cancelled job's message
     assert after["status"] == "succeeded"
     job = stack.job(queued)
