@@ -1,6 +1,5 @@
 """Fenced lifecycle writes and the reconciler's compare-and-sets, on SQLite and PostgreSQL."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -8,21 +7,12 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core import repository
-from core.db import make_engine
 from core.errors import StaleAttempt
 from core.metrics import Point
 from core.models import Job
 from core.timeutil import utcnow
 
 SPEC = {"epochs": 3, "max_restarts": 1}
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    with Session(engine, expire_on_commit=False) as db:
-        yield db
-    engine.dispose()
 
 
 def running_job(session: Session) -> str:

@@ -1,27 +1,17 @@
 """The SQL layer on SQLite and PostgreSQL: claims, fencing, idempotent points, summaries, pages, cancel."""
 
 import math
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import repository
-from core.db import make_engine
 from core.errors import InvalidCursor, JobNotFound, StaleAttempt
 from core.metrics import Point
 from core.models import MetricPoint
 
 SPEC = {"epochs": 3, "dataset": {"name": "thermometer"}}
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    engine = make_engine(database_url)
-    with Session(engine, expire_on_commit=False) as db:
-        yield db
-    engine.dispose()
 
 
 def new_job(session: Session, name: str = "job") -> str:
