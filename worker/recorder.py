@@ -16,9 +16,9 @@ from core import repository
 from core.db import session_scope
 from core.errors import StaleAttempt
 from core.metrics import Point
+from worker.outage import through_outage
 
 log = logging.getLogger(__name__)
-FINAL_FLUSH_SECONDS = 600.0  # how long the end of a job waits for the database to come back
 
 
 class SqlRecorder:
@@ -81,20 +81,22 @@ class SqlRecorder:
         self._closing.set()
         if self._writer.is_alive():
             self._writer.join()
-        wait, deadline = 0.5, self._clock() + FINAL_FLUSH_SECONDS
-        while not self._flush() and not self._superseded:
-            if self._clock() > deadline:
-                raise RuntimeError(f"job {self.job_id}: the database stayed unreachable; points could not be written")
-            time.sleep(wait)
-            wait = min(wait * 2, 10.0)
+        through_outage(self._write_buffer, what=f"job {self.job_id}: last points")
 
     def _write_periodically(self) -> None:
         self._flush()
         while not self._closing.wait(self.flush_seconds):
             self._flush()
 
-    def _flush(self) -> bool:
-        """Write the buffer once; False (points kept) when the database cannot be reached."""
+    def _flush(self) -> None:
+        """Write the buffer once; on a database outage the points stay buffered for the next try."""
+        try:
+            self._write_buffer()
+        except OperationalError as exc:
+            log.warning("job %s: database unreachable, points kept: %s", self.job_id, exc.orig)
+
+    def _write_buffer(self) -> None:
+        """Write the buffered points, progress and heartbeat in one fenced transaction (points kept if it fails)."""
         with self._lock:
             points, self._buffer = self._buffer, []
             epoch, step = self._progress
@@ -103,13 +105,10 @@ class SqlRecorder:
                 self._cancel_requested = repository.record_progress(
                     session, job_id=self.job_id, attempt=self.attempt, points=points, epoch=epoch, step=step
                 )
-            return True
         except StaleAttempt:
             log.warning("job %s attempt %s was superseded; its writes are refused", self.job_id, self.attempt)
             self._superseded = True
-            return False
-        except OperationalError as exc:
-            log.warning("job %s: database unreachable, keeping %d points: %s", self.job_id, len(points), exc.orig)
+        except BaseException:
             with self._lock:
                 self._buffer[:0] = points
-            return False
+            raise

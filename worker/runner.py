@@ -17,6 +17,7 @@ from core.settings import get_settings
 from core.spec import JobSpec
 from worker.checkpoint import CheckpointStore, load_checkpoint
 from worker.engine import Outcome, TrainingFailed, resolve_device, train
+from worker.outage import through_outage
 from worker.recorder import SqlRecorder
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,14 @@ def _resume_state(claimed: Claimed, device: torch.device) -> dict[str, Any] | No
 
 
 def _finish(claimed: Claimed, status: str, reason: str | None, error: str | None) -> None:
-    with session_scope() as session:
-        ended = repository.finish_job(
-            session, job_id=claimed.job_id, attempt=claimed.attempt, status=status, reason=reason, error=error
-        )
+    def write() -> bool:
+        with session_scope() as session:
+            return repository.finish_job(
+                session, job_id=claimed.job_id, attempt=claimed.attempt, status=status, reason=reason, error=error
+            )
+
+    # A database outage at the very end must not cost the job a rerun.
+    ended = through_outage(write, what=f"job {claimed.job_id}: ending {status}")
     if not ended:
         log.warning("job %s attempt %s lost the job before it could end %s", claimed.job_id, claimed.attempt, status)
 
