@@ -4,14 +4,20 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from core.components.base import Betas, Component, Eps, LearningRate, WeightDecay
+from core.components.base import ALL_TASKS, Betas, Component, Eps, LearningRate, WeightDecay
 
 Momentum: Any = Field(default=0.0, ge=0.0, lt=1.0, description="Momentum factor.")
 BetasField: Any = Field(default=(0.9, 0.999), description="Decay rates of the moments, each in [0, 1).")
 DecoupledWeightDecay: Any = Field(default=False, description="Decay the weights directly, as AdamW does.")
 
 
-class Sgd(Component):
+class OptimizerComponent(Component):
+    """An optimizer: it suits every task."""
+
+    tasks = ALL_TASKS
+
+
+class Sgd(OptimizerComponent):
     """Stochastic gradient descent, with optional (Nesterov) momentum."""
 
     aliases = ("SGD",)
@@ -29,7 +35,7 @@ class Sgd(Component):
         return self
 
 
-class Adam(Component):
+class Adam(OptimizerComponent):
     """Adam: per-parameter steps from running moments of the gradient."""
 
     aliases = ("Adam",)
@@ -41,7 +47,7 @@ class Adam(Component):
     amsgrad: bool = False
 
 
-class AdamW(Component):
+class AdamW(OptimizerComponent):
     """Adam with decoupled weight decay."""
 
     aliases = ("AdamW",)
@@ -53,7 +59,7 @@ class AdamW(Component):
     amsgrad: bool = False
 
 
-class Adadelta(Component):
+class Adadelta(OptimizerComponent):
     """Adadelta: step sizes from running averages of squared gradients and squared updates."""
 
     aliases = ("Adadelta",)
@@ -64,7 +70,7 @@ class Adadelta(Component):
     weight_decay: float = WeightDecay
 
 
-class Adagrad(Component):
+class Adagrad(OptimizerComponent):
     """Adagrad: per-parameter steps shrinking with the sum of past squared gradients."""
 
     aliases = ("Adagrad",)
@@ -76,7 +82,7 @@ class Adagrad(Component):
     eps: float = Field(default=1e-10, gt=0.0, le=1.0)
 
 
-class Adamax(Component):
+class Adamax(OptimizerComponent):
     """Adamax: Adam with the infinity norm in place of the second moment."""
 
     aliases = ("Adamax",)
@@ -87,7 +93,7 @@ class Adamax(Component):
     weight_decay: float = WeightDecay
 
 
-class Asgd(Component):
+class Asgd(OptimizerComponent):
     """Averaged stochastic gradient descent."""
 
     aliases = ("ASGD",)
@@ -99,7 +105,7 @@ class Asgd(Component):
     weight_decay: float = WeightDecay
 
 
-class Lbfgs(Component):
+class Lbfgs(OptimizerComponent):
     """L-BFGS, a quasi-Newton method: several loss evaluations per step (the engine gives it the closure)."""
 
     aliases = ("LBFGS",)
@@ -115,7 +121,7 @@ class Lbfgs(Component):
     line_search_fn: Literal["strong_wolfe"] | None = None
 
 
-class NAdam(Component):
+class NAdam(OptimizerComponent):
     """Adam with Nesterov momentum."""
 
     aliases = ("NAdam",)
@@ -128,7 +134,7 @@ class NAdam(Component):
     decoupled_weight_decay: bool = DecoupledWeightDecay
 
 
-class RAdam(Component):
+class RAdam(OptimizerComponent):
     """Rectified Adam: Adam with the variance of its adaptive rate rectified early in training."""
 
     aliases = ("RAdam",)
@@ -140,7 +146,7 @@ class RAdam(Component):
     decoupled_weight_decay: bool = DecoupledWeightDecay
 
 
-class RmsProp(Component):
+class RmsProp(OptimizerComponent):
     """RMSprop: steps divided by a running average of squared gradients (optionally centered, with momentum)."""
 
     aliases = ("RMSprop",)
@@ -153,7 +159,7 @@ class RmsProp(Component):
     centered: bool = Field(default=False, description="Normalize by the gradient's estimated variance.")
 
 
-class Rprop(Component):
+class Rprop(OptimizerComponent):
     """Resilient backpropagation: per-parameter step sizes from the sign of the gradient (full batch)."""
 
     aliases = ("Rprop",)
@@ -171,7 +177,7 @@ class Rprop(Component):
         return self
 
 
-class SparseAdam(Component):
+class SparseAdam(OptimizerComponent):
     """Adam for sparse gradients only (the embedding_bag model with sparse true)."""
 
     aliases = ("SparseAdam",)

@@ -5,14 +5,20 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from core.components.base import Component
+from core.components.base import ALL_TASKS, Component
 from core.components.naming import name_normalizer
 
 Gamma = Field(default=0.1, gt=0.0, le=1.0, description="Multiplier of the learning rate at each decay.")
 EtaMin = Field(default=0.0, ge=0.0, le=10.0, description="The lowest learning rate.")
 
 
-class StepLr(Component):
+class SchedulerComponent(Component):
+    """A learning-rate schedule: it suits every task."""
+
+    tasks = ALL_TASKS
+
+
+class StepLr(SchedulerComponent):
     """Multiply the learning rate by gamma every step_size epochs."""
 
     aliases = ("StepLR",)
@@ -21,7 +27,7 @@ class StepLr(Component):
     gamma: float = Gamma
 
 
-class MultiStepLr(Component):
+class MultiStepLr(SchedulerComponent):
     """Multiply the learning rate by gamma at each milestone epoch."""
 
     aliases = ("MultiStepLR",)
@@ -36,7 +42,7 @@ class MultiStepLr(Component):
         return self
 
 
-class ExponentialLr(Component):
+class ExponentialLr(SchedulerComponent):
     """Multiply the learning rate by gamma every epoch."""
 
     aliases = ("ExponentialLR",)
@@ -44,7 +50,7 @@ class ExponentialLr(Component):
     gamma: float = Field(default=0.95, gt=0.0, le=1.0, description="Multiplier per epoch.")
 
 
-class CosineLr(Component):
+class CosineLr(SchedulerComponent):
     """Cosine annealing from the initial rate to eta_min over the whole run."""
 
     aliases = ("CosineAnnealingLR",)
@@ -52,7 +58,7 @@ class CosineLr(Component):
     eta_min: float = EtaMin
 
 
-class CosineWarmRestarts(Component):
+class CosineWarmRestarts(SchedulerComponent):
     """Cosine annealing restarted every T_0 epochs, each period T_mult times the last (SGDR)."""
 
     aliases = ("CosineAnnealingWarmRestarts", "sgdr")
@@ -62,7 +68,7 @@ class CosineWarmRestarts(Component):
     eta_min: float = EtaMin
 
 
-class OneCycle(Component):
+class OneCycle(SchedulerComponent):
     """The one-cycle policy: up to max_lr and down far below the start, over the whole run (momentum cycles too)."""
 
     aliases = ("OneCycleLR",)
@@ -78,7 +84,7 @@ class OneCycle(Component):
     three_phase: bool = False
 
 
-class ReduceOnPlateau(Component):
+class ReduceOnPlateau(SchedulerComponent):
     """Multiply the learning rate by factor when a validation metric stops improving for patience epochs."""
 
     aliases = ("ReduceLROnPlateau", "plateau")
@@ -98,7 +104,7 @@ AFTER_WARMUP: tuple[type[Component], ...] = (StepLr, MultiStepLr, ExponentialLr,
 _then = name_normalizer("scheduler after warmup", "schedulers after warmup", AFTER_WARMUP)
 
 
-class LinearWarmup(Component):
+class LinearWarmup(SchedulerComponent):
     """Ramp the learning rate linearly from start_factor times it over warmup_steps, then hand over to `then`."""
 
     aliases = ("LinearLR", "warmup")
