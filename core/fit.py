@@ -41,20 +41,32 @@ def _model_problems(spec: JobSpec, facts: DatasetFacts) -> list[SpecProblem]:
     return []
 
 
+def _sparse_problems(spec: JobSpec) -> list[SpecProblem]:
+    """What sparse gradients (embedding_bag, sparse true) rule out: most optimizers, weight decay, value clipping."""
+    optimizer, problems = spec.optimizer, []
+    if optimizer.name not in SPARSE_OPTIMIZERS:
+        msg = (
+            f"model 'embedding_bag' with sparse true gives sparse gradients, which optimizer '{optimizer.name}' "
+            "cannot take: use 'sparse_adam', 'sgd' or 'adagrad', or set the model's sparse to false"
+        )
+        problems.append(SpecProblem(("optimizer",), msg))
+    if getattr(optimizer, "weight_decay", 0.0) > 0:
+        msg = f"optimizer '{optimizer.name}' cannot decay sparse gradients: set weight_decay to 0, or sparse to false"
+        problems.append(SpecProblem(("optimizer", "weight_decay"), msg))
+    if spec.clip_grad_value is not None:
+        msg = "clip_grad_value cannot clip sparse gradients: use clip_grad_norm, or set the model's sparse to false"
+        problems.append(SpecProblem(("clip_grad_value",), msg))
+    return problems
+
+
 def _optimizer_problems(spec: JobSpec) -> list[SpecProblem]:
     optimizer, model = spec.optimizer, spec.model
     sparse = isinstance(model, EmbeddingBag) and model.sparse
-    problems: list[SpecProblem] = []
+    problems = _sparse_problems(spec) if sparse else []
     if isinstance(optimizer, SparseAdam) and not sparse:
         msg = (
             f"optimizer 'sparse_adam' takes only sparse gradients, but model '{model.name}' gives dense ones: "
             "use 'adam', or model 'embedding_bag' with sparse true on a token dataset ('synthetic_tokens')"
-        )
-        problems.append(SpecProblem(("optimizer",), msg))
-    if sparse and optimizer.name not in SPARSE_OPTIMIZERS:
-        msg = (
-            f"model 'embedding_bag' with sparse true gives sparse gradients, which optimizer '{optimizer.name}' "
-            "cannot take: use 'sparse_adam', 'sgd' or 'adagrad', or set the model's sparse to false"
         )
         problems.append(SpecProblem(("optimizer",), msg))
     if isinstance(optimizer, Lbfgs) and spec.precision == "fp16":

@@ -104,6 +104,25 @@ REFUSALS = [
         "'sparse_adam', 'sgd' or 'adagrad', or set the model's sparse to false",
     ),
     (
+        {
+            "dataset": "synthetic_tokens",
+            "model": {"name": "embedding_bag", "sparse": True},
+            "optimizer": {"name": "sgd", "weight_decay": 0.01},
+        },
+        ("optimizer", "weight_decay"),
+        "optimizer 'sgd' cannot decay sparse gradients: set weight_decay to 0, or sparse to false",
+    ),
+    (
+        {
+            "dataset": "synthetic_tokens",
+            "model": {"name": "embedding_bag", "sparse": True},
+            "optimizer": "sparse_adam",
+            "clip_grad_value": 1.0,
+        },
+        ("clip_grad_value",),
+        "clip_grad_value cannot clip sparse gradients: use clip_grad_norm, or set the model's sparse to false",
+    ),
+    (
         {"optimizer": "lbfgs", "precision": "fp16"},
         ("precision",),
         "optimizer 'lbfgs' cannot take fp16 loss scaling (its closure re-evaluates the loss): use 'bf16' or 'fp32'",

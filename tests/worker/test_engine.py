@@ -156,7 +156,8 @@ def test_cuda_asked_for_without_a_gpu_is_a_readable_failure() -> None:
 
 
 @pytest.mark.gpu
-def test_digits_trains_on_cuda() -> None:
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
+def test_digits_trains_on_cuda(precision: str) -> None:
     if not torch.cuda.is_available():
         pytest.skip("no CUDA device on this machine")
     spec = JobSpec.model_validate(
@@ -167,6 +168,8 @@ def test_digits_trains_on_cuda() -> None:
             "optimizer": "adam",
             "epochs": 20,
             "device": "cuda",
+            "precision": precision,
+            "clip_grad_norm": 1.0,  # with fp16, clipping needs the loss scaler's unscale first
         }
     )
     recorder = ListRecorder()
