@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.logging import RichHandler
 
+from cli.keys import keys_app
 from cli.redis_server import start_redis
 from cli.supervisor import Child, Supervisor
 from core.settings import VAR_DIR, get_settings
@@ -20,6 +21,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(keys_app, name="keys")
 log = logging.getLogger("gradyard")
 
 API_STOP_SECONDS = 10.0
@@ -31,13 +33,13 @@ WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
 @app.callback()
 def main() -> None:
     """Train PyTorch models over REST and read their metric history as JSON."""
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(name)s: %(message)s",
-        datefmt="[%X]",
-        handlers=[RichHandler(rich_tracebacks=True, show_path=False)],
-        force=True,
-    )
+    if sys.stderr.isatty():
+        handler: logging.Handler = RichHandler(rich_tracebacks=True, show_path=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s", datefmt="[%X]"))
+    else:  # a log file or a collector: one unwrapped line per record, with its time and level
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, at every start
 
 

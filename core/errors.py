@@ -44,3 +44,26 @@ class SpecRejected(GradyardError):
 
 class InvalidCursor(GradyardError):
     """A list cursor that gradyard did not issue."""
+
+
+class QuotaExceeded(GradyardError):
+    """The user already has as many active jobs as the server allows."""
+
+    def __init__(self, active: int, limit: int) -> None:
+        super().__init__(
+            f"you have {active} queued or running jobs, the most this server allows: wait for one to end or cancel one"
+        )
+        self.active = active
+        self.limit = limit
+
+
+class Unauthenticated(GradyardError):
+    """No key, or a key that is unknown or revoked."""
+
+
+class RateLimited(GradyardError):
+    """This key made too many requests; retry after the given seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many requests with this key: retry after {retry_after}s")
+        self.retry_after = retry_after

@@ -5,11 +5,10 @@ from pathlib import Path
 
 from core.components import CifarCnn, EmbeddingBag, Lbfgs, LeNet, OneCycle, ReduceOnPlateau, SparseAdam
 from core.data_files import missing_files, missing_message
-from core.errors import SpecProblem, SpecRejected
+from core.errors import SpecProblem
 from core.facts import DatasetFacts, dataset_facts, head_kind, recorded_metrics
 from core.fit_loss import describe_dataset, loss_parameter_problems, loss_task_problem
 from core.metrics import maximizes
-from core.settings import get_settings
 from core.spec import JobSpec
 
 INPUT_WORDS = {"features": "real-valued features", "images": "images", "tokens": "token ids"}
@@ -130,14 +129,6 @@ def data_problems(spec: JobSpec, *, data_dir: Path, download: bool) -> list[Spec
     if download or not missing_files(spec.dataset.name, data_dir):
         return []
     return [SpecProblem(("dataset",), missing_message(spec.dataset.name, data_dir), "dataset_missing")]
-
-
-def check_fit(spec: JobSpec) -> None:
-    """Raise SpecRejected when the spec's parts cannot train together or its data is not here."""
-    settings = get_settings()
-    problems = fit_problems(spec) + data_problems(spec, data_dir=settings.data_dir, download=settings.download_datasets)
-    if problems:
-        raise SpecRejected(problems)
 
 
 def better_is_higher(metric: str, mode: str) -> bool:

@@ -18,6 +18,7 @@ NAMING_CONVENTION = {
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
+ACTIVE_STATUSES = ("queued", "running")
 
 
 class Base(DeclarativeBase):
@@ -26,19 +27,57 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class AppUser(Base):
+    """A person or a script that owns jobs; admins see and manage everyone's."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # Touched by every submit, so concurrent submits of one user queue behind each other (the quota check is exact).
+    last_submit_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class ApiKey(Base):
+    """An API key: only its SHA-256 is stored (keys are 256 random bits, so a slow hash adds nothing)."""
+
+    __tablename__ = "api_key"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
 class Job(Base):
     """A training job. Workers change it only through fenced writes that carry their attempt number."""
 
     __tablename__ = "job"
-    __table_args__ = (Index("ix_job_created_at_id", "created_at", "id"), Index("ix_job_status", "status"))
+    __table_args__ = (
+        Index("ix_job_created_at_id", "created_at", "id"),
+        Index("ix_job_status", "status"),
+        Index("ix_job_status_heartbeat_at", "status", "heartbeat_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("app_user.id", ondelete="SET NULL"), default=None, index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="queued")
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Why the job ended or was requeued: diverged, timed_out, worker_lost, out_of_memory, error, shutdown...
+    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    checkpoint_path: Mapped[str | None] = mapped_column(String(300), default=None)
+    checkpoint_step: Mapped[int | None] = mapped_column(Integer, default=None)
     epoch: Mapped[int] = mapped_column(Integer, default=0)
     step: Mapped[int] = mapped_column(Integer, default=0)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -48,6 +87,23 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class JobEvent(Base):
+    """One transition in a job's state log: queued, running attempt N, requeued, ended; with its time and reason."""
+
+    __tablename__ = "job_event"
+    __table_args__ = (Index("ix_job_event_job_id_id", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("job.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    detail: Mapped[str | None] = mapped_column(Text, default=None)
+    actor: Mapped[str | None] = mapped_column(String(100), default=None)  # the user who asked for it (audit)
 
 
 class MetricPoint(Base):

@@ -5,8 +5,6 @@ from celery import Celery
 from core.settings import Settings
 
 TRAIN_TASK = "gradyard.train_job"
-# Margin above the longest job, so the broker never redelivers a message whose task is still running.
-VISIBILITY_MARGIN_SECONDS = 3600
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -26,8 +24,19 @@ def make_celery(settings: Settings) -> Celery:
         task_default_queue=settings.queue,
         task_routes={TRAIN_TASK: {"queue": settings.queue}},
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": settings.max_job_seconds + VISIBILITY_MARGIN_SECONDS},
+        # Above the longest job, so the broker never redelivers a message whose task is still running.
+        broker_transport_options={
+            "visibility_timeout": settings.broker_visibility_timeout,
+            # Sweep for expired unacknowledged messages every so often (not every 100 s, kombu's default).
+            "unacked_restore_interval": min(10, settings.broker_visibility_timeout),
+            "unacked_restore_throttle": 1,
+        },
         broker_connection_timeout=3,
         enable_utc=True,
     )
     return app
+
+
+def enqueue(app: Celery, job_id: str) -> None:
+    """Send a job's id to the workers (by task name: the sender never imports the worker)."""
+    app.send_task(TRAIN_TASK, args=[job_id], retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2})

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,37 @@ class Settings(BaseSettings):
         default=0.5, gt=0, le=60, description="How often a worker writes buffered points and reads the cancel flag."
     )
     queue: str = Field(default="training", description="Celery queue that carries training jobs.")
+    heartbeat_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="A running job whose heartbeat is older than this lost its worker."
+    )
+    reconcile_interval_seconds: float = Field(default=10.0, gt=0, description="How often each worker reconciles.")
+    queued_grace_seconds: float = Field(
+        default=30.0, gt=0, description="A job queued this long with no message in the broker is sent again."
+    )
+    checkpoint_seconds: float = Field(
+        default=10.0, ge=0, description="Least time between two end-of-epoch checkpoints (0: every epoch)."
+    )
+    visibility_timeout_seconds: int | None = Field(
+        default=None, ge=1, description="Broker visibility timeout; default: an hour above max_job_seconds."
+    )
+
+    auth: Literal["on", "off"] = Field(
+        default="on", description="'off' lets anyone who reaches the API in; accepted only on a loopback address."
+    )
+    max_active_jobs_per_user: int = Field(default=4, ge=1, description="Queued plus running jobs one user may have.")
+    max_epochs: int = Field(default=100_000, ge=1, description="Most epochs a job may ask for.")
+    max_batch_size: int = Field(default=65_536, ge=1, description="Largest batch a job may ask for.")
+    max_samples: int = Field(default=1_000_000, ge=20, description="Largest generated dataset a job may ask for.")
+    max_model_parameters: int = Field(default=50_000_000, ge=1, description="Largest model a job may ask for.")
+    max_points_per_job: int = Field(default=1_000_000, ge=1, description="Most metric points a job may record.")
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body (413 above it).")
+    max_json_depth: int = Field(default=32, ge=4, description="Deepest JSON nesting a request body may have.")
+    rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests one key may make per minute (429).")
+
+    @property
+    def broker_visibility_timeout(self) -> int:
+        """Seconds before the broker hands an unacknowledged message to another worker."""
+        return self.visibility_timeout_seconds or self.max_job_seconds + 3600
 
 
 @lru_cache

@@ -88,6 +88,12 @@ class JobSpec(BaseModel):
     log_every_steps: int | None = Field(
         default=None, ge=1, le=10_000_000, description="Also record train_loss and lr every this many steps."
     )
+    max_restarts: int = Field(
+        default=3, ge=0, le=20, description="How often a job whose worker was lost is started again before it fails."
+    )
+    max_runtime_seconds: int | None = Field(
+        default=None, ge=1, description="Running time after which the job checkpoints and fails (timed_out)."
+    )
 
     def display_name(self) -> str:
         """The job's name, or one made from its components."""

@@ -8,11 +8,20 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.components import COMPONENTS, component_name
-from core.errors import IdempotencyConflict, InvalidCursor, JobNotFound, SpecRejected
+from core.errors import (
+    IdempotencyConflict,
+    InvalidCursor,
+    JobNotFound,
+    QuotaExceeded,
+    RateLimited,
+    SpecRejected,
+    Unauthenticated,
+)
 
 log = logging.getLogger(__name__)
 PROBLEM_TYPE_BASE = "urn:gradyard:problem:"
@@ -91,6 +100,20 @@ def _on_idempotency_conflict(_: Request, exc: Exception) -> Response:
     return problem(409, "Idempotency-Key reused", str(exc), kind="idempotency-conflict")
 
 
+def _on_quota(_: Request, exc: Exception) -> Response:
+    return problem(429, "Too many active jobs", str(exc), kind="quota-exceeded", headers={"Retry-After": "30"})
+
+
+def _on_unauthenticated(_: Request, exc: Exception) -> Response:
+    return problem(401, "Unauthorized", str(exc), kind="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _on_rate_limited(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RateLimited)
+    retry_after = str(exc.retry_after)
+    return problem(429, "Too many requests", str(exc), kind="rate-limited", headers={"Retry-After": retry_after})
+
+
 def _on_database_down(_: Request, exc: Exception) -> Response:
     log.warning("database unavailable: %s", exc)
     return problem(
@@ -115,6 +138,57 @@ def _on_unexpected(_: Request, exc: Exception) -> Response:
     return problem(500, "Internal error", "the server failed; the error is logged", kind="internal")
 
 
+class ProblemError(BaseModel):
+    """One field-level problem: where it is and what to do about it."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, the body of every 4xx and 5xx."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemError] | None = None
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the API really answers on error: problem+json for any 4xx and 5xx."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None and "Problem" in app.openapi_schema["components"]["schemas"]:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(components["Problem"].pop("$defs", {}))
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        for item in schema["paths"].values():
+            for operation in item.values():
+                operation["responses"].pop("422", None)
+                operation["responses"]["4XX"] = _problem_response(
+                    "The request cannot be served as sent (problem+json)."
+                )
+                operation["responses"]["5XX"] = _problem_response(
+                    "A service the API needs is unavailable (problem+json)."
+                )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Map every domain, validation and HTTP error to problem+json."""
     app.add_exception_handler(RequestValidationError, _on_validation)
@@ -122,6 +196,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(JobNotFound, _on_not_found)
     app.add_exception_handler(InvalidCursor, _on_bad_cursor)
     app.add_exception_handler(IdempotencyConflict, _on_idempotency_conflict)
+    app.add_exception_handler(QuotaExceeded, _on_quota)
+    app.add_exception_handler(Unauthenticated, _on_unauthenticated)
+    app.add_exception_handler(RateLimited, _on_rate_limited)
     app.add_exception_handler(OperationalError, _on_database_down)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
+    document_problems(app)

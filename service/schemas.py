@@ -1,11 +1,12 @@
 """Response shapes of the API (the request shape is core.spec.JobSpec)."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from core.models import Job
+from core.models import Job, JobEvent
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
@@ -30,6 +31,17 @@ class MetricSummary(BaseModel):
     best_step: int | None = None
 
 
+class JobEventOut(BaseModel):
+    """One transition of the job's state log."""
+
+    at: datetime
+    status: JobStatus
+    attempt: int
+    reason: str | None
+    detail: str | None
+    actor: str | None = Field(description="The user who asked for this transition (submit, cancel), if a person did.")
+
+
 class JobOut(BaseModel):
     """A job as clients see it."""
 
@@ -40,14 +52,23 @@ class JobOut(BaseModel):
     attempt: int
     cancel_requested: bool
     error: str | None
+    reason: str | None = Field(
+        description="Why it ended or was requeued: diverged, timed_out, worker_lost, out_of_memory, error, cancelled, "
+        "shutdown."
+    )
+    restarts: int = Field(description="Times the job was started again after its worker was lost.")
+    checkpoint_step: int | None = Field(description="Step of the newest complete checkpoint.")
     progress: Progress
     metrics: dict[str, MetricSummary]
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    events: list[JobEventOut] | None = Field(
+        default=None, description="The state log, oldest first (on GET /jobs/{id}; null in lists)."
+    )
 
     @classmethod
-    def of(cls, job: Job) -> "JobOut":
+    def of(cls, job: Job, events: Sequence[JobEvent] | None = None) -> "JobOut":
         """The public view of a job row."""
         return cls(
             id=job.id,
@@ -57,11 +78,22 @@ class JobOut(BaseModel):
             attempt=job.attempt,
             cancel_requested=job.cancel_requested,
             error=job.error,
+            reason=job.reason,
+            restarts=job.restarts,
+            checkpoint_step=job.checkpoint_step,
             progress=Progress(epoch=job.epoch, epochs=int(job.spec["epochs"]), step=job.step),
             metrics={name: MetricSummary(**entry) for name, entry in (job.summary or {}).items()},
             created_at=job.created_at,
             started_at=job.started_at,
             finished_at=job.finished_at,
+            events=None
+            if events is None
+            else [
+                JobEventOut(
+                    at=e.at, status=e.status, attempt=e.attempt, reason=e.reason, detail=e.detail, actor=e.actor
+                )
+                for e in events
+            ],
         )
 
 

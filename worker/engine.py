@@ -2,7 +2,8 @@
 
 The host syncs once per logged point: once per epoch (one `.tolist()` of every metric), plus once per
 `log_every_steps` point when the spec asks for them. The recorder is asked between steps whether to stop, which
-costs a clock read unless a flush is due.
+costs a clock read unless a flush is due. A run can stop between any two steps and resume from its checkpoint with
+the same history as an uninterrupted one.
 """
 
 import logging
@@ -10,7 +11,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import torch
 
@@ -27,6 +28,7 @@ from worker.optim import build_optimizer
 from worker.schedules import build_schedule
 from worker.steps import PrecisionUnavailable, Stepper
 from worker.stopping import EarlyStopper
+from worker.training_state import LossWindow, RunPosition, restore_state, save_state
 
 log = logging.getLogger(__name__)
 EVALUATED_APART = ("val_loss", "val_centroid_accuracy")  # not from validation_metrics()
@@ -39,18 +41,33 @@ class Recorder(Protocol):
         """Take points; epoch and step are the progress so far (completed epochs, steps taken)."""
 
     def should_stop(self) -> bool:
-        """Whether the job was cancelled; called between steps, so it must be cheap."""
+        """Whether the loop must stop (cancel, shutdown, time limit); called between steps, so it must be cheap."""
+
+
+class Checkpointer(Protocol):
+    """Where the loop saves its state: at the end of an epoch when due, and whenever it stops early."""
+
+    def due(self) -> bool:
+        """Whether an end-of-epoch checkpoint is due."""
+
+    def save(self, state: dict[str, Any]) -> None:
+        """Persist this state."""
 
 
 class TrainingFailed(Exception):
     """Training cannot go on; the message is for the person who submitted the job."""
 
+    def __init__(self, message: str, *, reason: str = "error") -> None:
+        super().__init__(message)
+        self.reason = reason
+
 
 @dataclass(frozen=True)
 class Outcome:
-    """How the loop ended; a run ended by early stopping succeeded, and says why it stopped."""
+    """How the loop ended: it ran every epoch, early stopping ended it (succeeded, with the reason), or it stopped
+    because the recorder said so."""
 
-    status: Literal["succeeded", "cancelled"]
+    status: Literal["succeeded", "stopped"]
     epochs: int
     steps: int
     stopped_early: bool = False
@@ -66,48 +83,22 @@ def resolve_device(requested: str) -> torch.device:
     return torch.device("cuda")
 
 
-def _diverged(epoch: int, step: int, last_finite: tuple[float, int] | None) -> TrainingFailed:
+def diverged(epoch: int, step: int, last_finite: tuple[float, int] | None) -> TrainingFailed:
+    """The failure of a run whose training loss stopped being finite."""
     hint = "lower the learning rate, or set the dataset's normalize to 'standard'"
+    where = f"diverged: train_loss is not finite at epoch {epoch} (step {step}); "
     if last_finite is None:
-        return TrainingFailed(f"diverged: train_loss is not finite at epoch {epoch} (step {step}); {hint}")
+        return TrainingFailed(where + hint, reason="diverged")
     value, at = last_finite
-    return TrainingFailed(
-        f"diverged: train_loss is not finite at epoch {epoch} (step {step}); the last finite train_loss was "
-        f"{value:.6g} at step {at}; {hint}"
-    )
-
-
-class LossWindow:
-    """The training loss summed on the device since the last logged point; read with one host sync."""
-
-    def __init__(self, device: torch.device) -> None:
-        self.total = torch.zeros((), device=device)
-        self.samples = 0
-        self.last_finite: tuple[float, int] | None = None
-
-    def add(self, batch_total: torch.Tensor, batch_size: int) -> None:
-        """Add one batch's summed loss."""
-        self.total += batch_total
-        self.samples += batch_size
-
-    def mean(self) -> torch.Tensor:
-        """The mean loss per sample since the last point, as a device tensor."""
-        return self.total / max(self.samples, 1)
-
-    def reset(self, value: float, epoch: int, step: int) -> None:
-        """Start a new window after a point with this value; fail when the value is not finite."""
-        if not math.isfinite(value):
-            raise _diverged(epoch, step, self.last_finite)
-        self.last_finite = (value, step)
-        self.total = torch.zeros_like(self.total)
-        self.samples = 0
+    return TrainingFailed(where + f"the last finite train_loss was {value:.6g} at step {at}; {hint}", reason="diverged")
 
 
 def _setup(spec: JobSpec, device: torch.device) -> tuple[Stepper, TensorData]:
+    torch.manual_seed(spec.seed)
     try:
         data = load_data(spec.dataset, seed=spec.seed, device=device)
     except DatasetMissing as exc:
-        raise TrainingFailed(str(exc)) from exc
+        raise TrainingFailed(str(exc), reason="dataset_missing") from exc
     model = build_model(spec.model, facts=data.facts, n_out=head_size(spec)).to(device)
     objective = build_objective(spec.loss, data.facts, device=device)
     optimizer = build_optimizer(spec.optimizer, model.parameters())
@@ -122,7 +113,6 @@ class Loop:
 
     def __init__(self, spec: JobSpec, recorder: Recorder, device: torch.device, clock: Callable[[], float]) -> None:
         self.spec, self.recorder, self.clock, self.started = spec, recorder, clock, clock()
-        torch.manual_seed(spec.seed)
         self.stepper, self.data = _setup(spec, device)
         self.n = len(self.data.train)
         self.batch_size = min(spec.batch_size or self.n, self.n)
@@ -132,76 +122,114 @@ class Loop:
         self.stopper = EarlyStopper(spec.early_stopping) if spec.early_stopping else None
         self.names = [name for name in recorded_metrics(spec) if name != "lr"]
         self.val_names = [n for n in self.names if n.startswith("val_") and n not in EVALUATED_APART]
-        self.shuffle = torch.Generator(device=device).manual_seed(spec.seed)
-        self.window = LossWindow(device)
-        self.correct = torch.zeros((), device=device, dtype=torch.long)
-        self.step, self.lr = 0, 0.0
+        self.at = RunPosition(
+            shuffle=torch.Generator(device=device).manual_seed(spec.seed),
+            window=LossWindow(device),
+            correct=torch.zeros((), device=device, dtype=torch.long),
+        )
+        self.lr = 0.0
 
-    def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, bool]]:
-        """One epoch of (inputs, targets, whether it is the epoch's last batch), shuffled by index slices."""
-        x, y, n, size = self.data.train.x, self.data.train.y, self.n, self.batch_size
-        if size >= n:
-            yield x, y, True
-            return
-        order = torch.randperm(n, generator=self.shuffle, device=x.device)
-        for first in range(0, n, size):
-            index = order[first : first + size]
-            yield x[index], y[index], first + size >= n
+    def elapsed(self) -> float:
+        """The job's running time, this attempt's and the attempts' before it."""
+        return self.at.elapsed_before + self.clock() - self.started
+
+    def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, int, bool]]:
+        """The rest of this epoch: (inputs, targets, first index, whether it is the last batch), by index slices."""
+        x, y, n, size, at = self.data.train.x, self.data.train.y, self.n, self.batch_size, self.at
+        if at.next_batch is None:  # a new epoch, not one resumed from its middle
+            at.order = torch.randperm(n, generator=at.shuffle, device=x.device) if size < n else None
+            at.next_batch = 0
+        for first in range(at.next_batch, n, size):
+            at.next_batch = first
+            if at.order is None:
+                yield x, y, first, True
+            else:
+                index = at.order[first : first + size]
+                yield x[index], y[index], first, first + size >= n
 
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor, *, epoch: int, last_in_epoch: bool) -> None:
         """One optimizer step; a per-step point when the spec asks for one here."""
-        objective = self.stepper.objective
+        objective, at = self.stepper.objective, self.at
         self.lr = float(self.stepper.optimizer.param_groups[0]["lr"])
         loss, output = self.stepper.step(xb, objective.prepare(yb))
-        self.step += 1
-        self.schedule.after_step(self.step, self.total_steps)
-        self.window.add(objective.total(loss, len(xb)), len(xb))
+        at.step += 1
+        self.schedule.after_step(at.step, self.total_steps)
+        at.window.add(objective.total(loss, len(xb)), len(xb))
         if counts_correct(objective):
-            self.correct += correct_count(objective.readout(output), yb)
+            at.correct += correct_count(objective.readout(output), yb)
         every = self.spec.log_every_steps
-        if every and self.step % every == 0 and not last_in_epoch:
-            value = self.window.mean().item()  # the one host sync of a per-step point
-            elapsed = self.clock() - self.started
-            points = [
-                Point("train_loss", self.step, epoch, value, elapsed),
-                Point("lr", self.step, epoch, self.lr, elapsed),
-            ]
-            self.recorder.record(points, epoch=epoch - 1, step=self.step)
-            self.window.reset(value, epoch, self.step)
+        if every and at.step % every == 0 and not last_in_epoch:
+            value = at.window.mean().item()  # the one host sync of a per-step point
+            elapsed = self.elapsed()
+            points = [Point(name, at.step, epoch, v, elapsed) for name, v in (("train_loss", value), ("lr", self.lr))]
+            self.recorder.record(points, epoch=epoch - 1, step=at.step)
+            self._close_window(value, epoch)
 
-    def end_epoch(self, epoch: int) -> Outcome | None:
-        """Evaluate, record the epoch's points (one host sync), step the plateau schedule; an early stop's Outcome."""
-        stepper = self.stepper
-        values = {"train_loss": self.window.mean()}
+    def _close_window(self, value: float, epoch: int) -> None:
+        if not math.isfinite(value):
+            raise diverged(epoch, self.at.step, self.at.last_finite)
+        self.at.last_finite = (value, self.at.step)
+        self.at.window.reset()
+
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        """Evaluate and record the epoch's points (one host sync); the synced values."""
+        stepper, at = self.stepper, self.at
+        values = {"train_loss": at.window.mean()}
         if counts_correct(stepper.objective):
-            values["train_accuracy"] = self.correct / self.n
+            values["train_accuracy"] = at.correct / self.n
         values |= evaluate(stepper.model, self.data, stepper.objective, stepper.autocast, self.val_names)
         synced = dict(zip(self.names, torch.stack([values[k].float() for k in self.names]).tolist(), strict=True))
-        elapsed = self.clock() - self.started
-        points = [Point(name, self.step, epoch, value, elapsed) for name, value in synced.items()]
-        self.recorder.record([*points, Point("lr", self.step, epoch, self.lr, elapsed)], epoch=epoch, step=self.step)
-        self.window.reset(synced["train_loss"], epoch, self.step)
-        self.correct.zero_()
+        elapsed = self.elapsed()
+        points = [Point(name, at.step, epoch, value, elapsed) for name, value in synced.items()]
+        at.epoch, at.next_batch = epoch, None
+        self.recorder.record([*points, Point("lr", at.step, epoch, self.lr, elapsed)], epoch=epoch, step=at.step)
+        self._close_window(synced["train_loss"], epoch)
+        at.correct.zero_()
         self.schedule.after_epoch(synced)
+        return synced
+
+    def early_stop(self, epoch: int, synced: dict[str, float]) -> Outcome | None:
+        """The Outcome of a run that early stopping ends after this epoch, or None to go on."""
         reason = self.stopper.should_stop(epoch, synced) if self.stopper else None
         if reason is None:
             return None
         log.info("%s", reason)
-        return Outcome("succeeded", epoch, self.step, stopped_early=True, reason=reason)
+        return Outcome("succeeded", epoch, self.at.step, stopped_early=True, reason=reason)
+
+    def state(self) -> dict[str, Any]:
+        """A checkpoint of everything the rest of the run depends on (tensors, numbers and strings only)."""
+        return save_state(self.at, self.stepper, self.schedule, self.stopper, elapsed=self.elapsed())
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint."""
+        restore_state(state, self.at, self.stepper, self.schedule, self.stopper)
 
 
 def train(
-    spec: JobSpec, recorder: Recorder, *, device: torch.device, clock: Callable[[], float] = time.monotonic
+    spec: JobSpec,
+    recorder: Recorder,
+    *,
+    device: torch.device,
+    clock: Callable[[], float] = time.monotonic,
+    checkpointer: Checkpointer | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Train the spec's model and send every epoch's metrics (and per-step points when asked) to the recorder."""
+    """Train the spec's model from the start or from a checkpoint, sending its metrics to the recorder."""
     loop = Loop(spec, recorder, device, clock)
-    for epoch in range(1, spec.epochs + 1):
+    if resume is not None:
+        loop.restore(resume)
+    while loop.at.epoch < spec.epochs:
+        epoch = loop.at.epoch + 1
         loop.stepper.model.train()
-        for xb, yb, last_in_epoch in loop.batches():
+        for xb, yb, _, last_in_epoch in loop.batches():
             if recorder.should_stop():
-                return Outcome("cancelled", epoch - 1, loop.step)
+                if checkpointer is not None:
+                    checkpointer.save(loop.state())
+                return Outcome("stopped", loop.at.epoch, loop.at.step)
             loop.train_step(xb, yb, epoch=epoch, last_in_epoch=last_in_epoch)
-        stopped = loop.end_epoch(epoch)
+        stopped = loop.early_stop(epoch, loop.end_epoch(epoch))  # before a checkpoint, which keeps the stopper's best
         if stopped is not None:
             return stopped
-    return Outcome("succeeded", spec.epochs, loop.step)
+        if checkpointer is not None and checkpointer.due():
+            checkpointer.save(loop.state())
+    return Outcome("succeeded", loop.at.epoch, loop.at.step)

@@ -1,9 +1,12 @@
-"""Start a worker process: one Celery worker, concurrency 1, that owns one device."""
+"""Start a worker process: one Celery worker that owns one device, and the reconciler beside it."""
+
+import os
 
 from celery import Celery
 
 from core.queue import make_celery
 from core.settings import get_settings
+from worker.reconciler import Reconciler
 from worker.tasks import register_tasks
 
 
@@ -17,15 +20,18 @@ def create_worker_app() -> Celery:
 def run_worker(*, loglevel: str = "INFO") -> None:
     """Run the worker in this process until it is stopped."""
     app = create_worker_app()
+    Reconciler(app, get_settings()).start()
+    # The solo pool runs the job in this process: torch stays imported between jobs, SIGTERM reaches the running
+    # loop (it checkpoints and hands the job back), and one process owns one device.
     app.worker_main(
         [
             "worker",
             f"--loglevel={loglevel}",
-            "--concurrency=1",
-            "--pool=prefork",
+            "--pool=solo",
             f"--queues={get_settings().queue}",
             "--without-gossip",
             "--without-mingle",
-            "--hostname=gradyard-worker@%h",
+            "--without-heartbeat",
+            f"--hostname=gradyard-worker-{os.getpid()}@%h",
         ]
     )

@@ -1,55 +1,115 @@
-"""The SQL recorder: buffers points and writes them, with progress and a heartbeat, in fenced batches."""
+"""The SQL recorder: the training thread hands it points; a writer thread writes them in fenced batches.
 
+Each batch carries the attempt number, so a worker that lost its job (StaleAttempt) cannot write over a newer attempt.
+The same write is the heartbeat and reads the cancel flag. While the database is down the points stay buffered and
+training goes on; they are written when it returns.
+"""
+
+import logging
+import threading
 import time
 from collections.abc import Callable
 
+from sqlalchemy.exc import OperationalError
+
 from core import repository
 from core.db import session_scope
+from core.errors import StaleAttempt
 from core.metrics import Point
+
+log = logging.getLogger(__name__)
+FINAL_FLUSH_SECONDS = 600.0  # how long the end of a job waits for the database to come back
 
 
 class SqlRecorder:
-    """Writes a job's points in one transaction every flush interval, never one commit per point.
-
-    Each write carries the attempt number, so a worker that lost its job (StaleAttempt) cannot write over a newer
-    attempt. The same write reads the cancel flag, which is how a cancel reaches the loop.
-    """
+    """Buffers a job's points and writes them, with progress and a heartbeat, every flush interval."""
 
     def __init__(
-        self, *, job_id: str, attempt: int, flush_seconds: float, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        job_id: str,
+        attempt: int,
+        flush_seconds: float,
+        deadline: float | None = None,
+        progress: tuple[int, int] = (0, 0),
+        shutdown: threading.Event | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.job_id = job_id
         self.attempt = attempt
         self.flush_seconds = flush_seconds
+        self.deadline = deadline
+        self._shutdown = shutdown or threading.Event()
         self._clock = clock
+        self._lock = threading.Lock()
         self._buffer: list[Point] = []
-        self._epoch = 0
-        self._step = 0
+        self._progress = progress  # (epoch, step) until the loop records more: where a resumed attempt starts
         self._cancel_requested = False
-        self._last_flush = clock()
+        self._superseded = False
+        self._closing = threading.Event()
+        self._writer = threading.Thread(target=self._write_periodically, name=f"recorder-{job_id[:8]}", daemon=True)
+
+    def start(self) -> "SqlRecorder":
+        """Start the writer thread (its first write is the attempt's first heartbeat)."""
+        self._writer.start()
+        return self
 
     def record(self, points: list[Point], *, epoch: int, step: int) -> None:
-        """Buffer one epoch's points; they reach the database at the next flush."""
-        self._buffer.extend(points)
-        self._epoch, self._step = epoch, step
-        self.should_stop()
+        """Buffer one epoch's points; the writer thread sends them."""
+        with self._lock:
+            self._buffer.extend(points)
+            self._progress = (epoch, step)
 
     def should_stop(self) -> bool:
-        """Whether a cancel was requested; flushes first when a flush is due."""
-        if self._clock() - self._last_flush >= self.flush_seconds:
-            self.flush()
-        return self._cancel_requested
+        """Whether the loop must stop now: cancelled, superseded, shutting down, or out of time. No I/O."""
+        return self.stop_reason() is not None
 
-    def flush(self) -> None:
-        """Write the buffered points, progress and heartbeat now, and read the cancel flag."""
-        with session_scope() as session:
-            self._cancel_requested = repository.record_progress(
-                session,
-                job_id=self.job_id,
-                attempt=self.attempt,
-                points=self._buffer,
-                epoch=self._epoch,
-                step=self._step,
-            )
-        self._buffer = []
-        self._last_flush = self._clock()
+    def stop_reason(self) -> str | None:
+        """Why the loop must stop, or None."""
+        if self._superseded:
+            return "superseded"
+        if self._cancel_requested:
+            return "cancelled"
+        if self._shutdown.is_set():
+            return "shutdown"
+        if self.deadline is not None and self._clock() >= self.deadline:
+            return "timed_out"
+        return None
+
+    def close(self) -> None:
+        """Stop the writer thread and write what is left, waiting out a database outage."""
+        self._closing.set()
+        if self._writer.is_alive():
+            self._writer.join()
+        wait, deadline = 0.5, self._clock() + FINAL_FLUSH_SECONDS
+        while not self._flush() and not self._superseded:
+            if self._clock() > deadline:
+                raise RuntimeError(f"job {self.job_id}: the database stayed unreachable; points could not be written")
+            time.sleep(wait)
+            wait = min(wait * 2, 10.0)
+
+    def _write_periodically(self) -> None:
+        self._flush()
+        while not self._closing.wait(self.flush_seconds):
+            self._flush()
+
+    def _flush(self) -> bool:
+        """Write the buffer once; False (points kept) when the database cannot be reached."""
+        with self._lock:
+            points, self._buffer = self._buffer, []
+            epoch, step = self._progress
+        try:
+            with session_scope() as session:
+                self._cancel_requested = repository.record_progress(
+                    session, job_id=self.job_id, attempt=self.attempt, points=points, epoch=epoch, step=step
+                )
+            return True
+        except StaleAttempt:
+            log.warning("job %s attempt %s was superseded; its writes are refused", self.job_id, self.attempt)
+            self._superseded = True
+            return False
+        except OperationalError as exc:
+            log.warning("job %s: database unreachable, keeping %d points: %s", self.job_id, len(points), exc.orig)
+            with self._lock:
+                self._buffer[:0] = points
+            return False

@@ -1,51 +1,143 @@
-"""One job, start to end: claim it, train it, record it, and end it with a status a person can read."""
+"""One job, start to end: claim it, resume it from its checkpoint, train it, and end it with a status and a reason."""
 
 import logging
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
 
 from core import repository
 from core.db import session_scope
 from core.errors import StaleAttempt
+from core.limits import runtime_limit
 from core.settings import get_settings
 from core.spec import JobSpec
-from worker.engine import TrainingFailed, resolve_device, train
+from worker.checkpoint import CheckpointStore, load_checkpoint
+from worker.engine import Outcome, TrainingFailed, resolve_device, train
 from worker.recorder import SqlRecorder
 
 log = logging.getLogger(__name__)
 
 
-def _finish(job_id: str, attempt: int, status: str, error: str | None) -> None:
-    with session_scope() as session:
-        if not repository.finish_job(session, job_id=job_id, attempt=attempt, status=status, error=error):
-            log.warning("job %s attempt %s lost ownership before it could end %s", job_id, attempt, status)
+@dataclass(frozen=True)
+class Claimed:
+    """A job this attempt owns: its spec and the checkpoint it resumes from, if any."""
+
+    job_id: str
+    attempt: int
+    spec: dict[str, Any]
+    checkpoint_path: str | None
 
 
-def run_job(job_id: str) -> str | None:
-    """Run the job if this delivery wins the claim; the status it ended with, or None when another attempt owns it."""
+def _claim(job_id: str) -> Claimed | None:
     with session_scope() as session:
         attempt = repository.claim_job(session, job_id=job_id)
-        spec_json = repository.get_job(session, job_id=job_id).spec if attempt is not None else None
-    if attempt is None or spec_json is None:
-        log.info("job %s not claimed (already taken, cancelled or missing)", job_id)
+        if attempt is None:
+            return None
+        job = repository.get_job(session, job_id=job_id)
+        return Claimed(job_id, attempt, job.spec, job.checkpoint_path)
+
+
+def _resume_state(claimed: Claimed, device: torch.device) -> dict[str, Any] | None:
+    """The checkpoint to resume from, after forgetting every point recorded past it."""
+    state = None
+    if claimed.checkpoint_path is not None:
+        state = load_checkpoint(get_settings().artifact_dir / claimed.checkpoint_path, device=device)
+    step, epoch = (int(state["step"]), int(state["epoch"])) if state else (0, 0)
+    with session_scope() as session:
+        repository.rewind_history(session, job_id=claimed.job_id, attempt=claimed.attempt, step=step, epoch=epoch)
+    return state
+
+
+def _finish(claimed: Claimed, status: str, reason: str | None, error: str | None) -> None:
+    with session_scope() as session:
+        ended = repository.finish_job(
+            session, job_id=claimed.job_id, attempt=claimed.attempt, status=status, reason=reason, error=error
+        )
+    if not ended:
+        log.warning("job %s attempt %s lost the job before it could end %s", claimed.job_id, claimed.attempt, status)
+
+
+def _end_stopped(claimed: Claimed, why: str | None, outcome: Outcome, enqueue: Callable[[str], None]) -> None:
+    """End a loop the recorder stopped: cancelled, handed back for a shutdown, or out of time."""
+    if why == "cancelled":
+        _finish(claimed, "cancelled", "cancelled", None)
+    elif why == "shutdown":
+        with session_scope() as session:
+            detail = f"the worker is shutting down; checkpoint at step {outcome.steps}"
+            handed = repository.hand_back(
+                session, job_id=claimed.job_id, attempt=claimed.attempt, reason="shutdown", detail=detail
+            )
+        if handed:
+            enqueue(claimed.job_id)
+    elif why == "timed_out":
+        limit = runtime_limit(JobSpec.model_validate(claimed.spec), get_settings())
+        error = f"timed out: ran past its limit of {limit:g}s; checkpoint saved at step {outcome.steps}"
+        _finish(claimed, "failed", "timed_out", error)
+
+
+def _train(claimed: Claimed, shutdown: threading.Event, enqueue: Callable[[str], None]) -> str:
+    settings = get_settings()
+    spec = JobSpec.model_validate(claimed.spec)
+    device = resolve_device(spec.device)
+    resume = _resume_state(claimed, device)
+    remaining = runtime_limit(spec, settings) - (float(resume["elapsed"]) if resume else 0.0)
+    recorder = SqlRecorder(
+        job_id=claimed.job_id,
+        attempt=claimed.attempt,
+        flush_seconds=settings.flush_seconds,
+        deadline=time.monotonic() + remaining,
+        progress=(int(resume["epoch"]), int(resume["step"])) if resume else (0, 0),
+        shutdown=shutdown,
+    ).start()
+    checkpoints = CheckpointStore(
+        artifact_dir=settings.artifact_dir,
+        job_id=claimed.job_id,
+        attempt=claimed.attempt,
+        every_seconds=settings.checkpoint_seconds,
+    )
+    try:
+        outcome = train(spec, recorder, device=device, checkpointer=checkpoints, resume=resume)
+    finally:
+        recorder.close()
+    why = recorder.stop_reason()
+    if why == "superseded":
+        raise StaleAttempt(f"job {claimed.job_id} attempt {claimed.attempt} was superseded")
+    if outcome.status == "succeeded":
+        _finish(claimed, "succeeded", None, None)
+    else:
+        _end_stopped(claimed, why, outcome, enqueue)
+    return why or outcome.status
+
+
+def run_job(job_id: str, *, shutdown: threading.Event, enqueue: Callable[[str], None]) -> str | None:
+    """Run the job if this delivery wins the claim; how it ended, or None when another attempt owns it."""
+    claimed = _claim(job_id)
+    if claimed is None:
+        log.info("job %s not claimed (already taken, ended, cancelled or missing)", job_id)
         return None
-    log.info("job %s attempt %s started", job_id, attempt)
-    recorder = SqlRecorder(job_id=job_id, attempt=attempt, flush_seconds=get_settings().flush_seconds)
+    log.info("job %s attempt %s started", job_id, claimed.attempt)
     started = time.monotonic()
     try:
-        spec = JobSpec.model_validate(spec_json)
-        outcome = train(spec, recorder, device=resolve_device(spec.device))
-        recorder.flush()
-        status: str = outcome.status
-        error: str | None = None
+        ended = _train(claimed, shutdown, enqueue)
     except StaleAttempt:
-        log.warning("job %s attempt %s was superseded; stopping without writing", job_id, attempt)
+        log.warning("job %s attempt %s was superseded; it stops without writing", job_id, claimed.attempt)
         return None
     except TrainingFailed as exc:
-        status, error = "failed", str(exc)
-        recorder.flush()
+        ended = exc.reason
+        _finish(claimed, "failed", exc.reason, str(exc))
+    except torch.cuda.OutOfMemoryError as exc:
+        ended = "out_of_memory"
+        _finish(claimed, "failed", "out_of_memory", f"CUDA out of memory: {exc}; lower batch_size or the model size")
     except Exception as exc:  # any other error ends the job failed, with the reason, instead of killing the worker
         log.exception("job %s failed", job_id)
-        status, error = "failed", f"{type(exc).__name__}: {exc}"
-    _finish(job_id, attempt, status, error)
-    log.info("job %s ended %s in %.2fs", job_id, status, time.monotonic() - started)
-    return status
+        ended = "error"
+        _finish(claimed, "failed", "error", f"{type(exc).__name__}: {exc}")
+    finally:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # hand the memory back: the next job on this GPU may need all of it
+    log.info("job %s attempt %s ended (%s) in %.2fs", job_id, claimed.attempt, ended, time.monotonic() - started)
+    return ended

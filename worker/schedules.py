@@ -3,6 +3,7 @@ reduce_on_plateau, which reads its validation metric once per epoch."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from torch import optim
 from torch.optim import lr_scheduler as lrs
@@ -77,6 +78,20 @@ class Schedule:
         """Advance a step-wise schedule (one_cycle refuses to step past its end, so the last step is skipped)."""
         if self.per_step is not None and step < total:
             self.per_step.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The schedule's state, for a checkpoint."""
+        return {
+            "per_step": self.per_step.state_dict() if self.per_step is not None else None,
+            "plateau": self.plateau.state_dict() if self.plateau is not None else None,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint's state."""
+        if self.per_step is not None and state["per_step"] is not None:
+            self.per_step.load_state_dict(state["per_step"])
+        if self.plateau is not None and state["plateau"] is not None:
+            self.plateau.load_state_dict(state["plateau"])
 
     def after_epoch(self, metrics: Mapping[str, float]) -> None:
         """Feed reduce_on_plateau the epoch's value of its metric."""

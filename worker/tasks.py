@@ -1,9 +1,21 @@
-"""The Celery task that carries a job id to the runner."""
+"""The Celery task that carries a job id to the runner, and the shutdown flag the running job watches."""
+
+import threading
+from typing import Any
 
 from celery import Celery
+from celery.signals import worker_shutting_down
 
-from core.queue import TRAIN_TASK
+from core.queue import TRAIN_TASK, enqueue
 from worker.runner import run_job
+
+# Set on SIGTERM (Celery's warm shutdown): the running job checkpoints and goes back to the queue.
+SHUTDOWN = threading.Event()
+
+
+@worker_shutting_down.connect  # type: ignore[untyped-decorator]
+def _on_shutdown(**_: Any) -> None:
+    SHUTDOWN.set()
 
 
 def register_tasks(app: Celery) -> None:
@@ -12,4 +24,4 @@ def register_tasks(app: Celery) -> None:
     @app.task(name=TRAIN_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def train_job(job_id: str) -> None:
         """Train one job; everything it produces goes to SQL, not to a result backend."""
-        run_job(job_id)
+        run_job(job_id, shutdown=SHUTDOWN, enqueue=lambda again: enqueue(app, again))

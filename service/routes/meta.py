@@ -13,7 +13,8 @@ from service.deps import get_celery
 from service.schemas import Health
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["service"])
+router = APIRouter(tags=["service"])  # public: liveness and readiness
+catalog_router = APIRouter(tags=["catalog"])
 
 
 @lru_cache
@@ -21,7 +22,7 @@ def _catalog() -> dict[str, list[dict[str, Any]]]:
     return build_catalog()
 
 
-@router.get("/catalog")
+@catalog_router.get("/catalog")
 def read_catalog() -> dict[str, list[dict[str, Any]]]:
     """Every dataset, model, loss, optimizer and scheduler, with its parameters, defaults and bounds."""
     return _catalog()

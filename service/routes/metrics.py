@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 
 from core import repository
 from core.metrics import METRIC_NAMES, downsample
+from service.auth import PrincipalDep
 from service.deps import SessionDep
 from service.problems import problem
 from service.schemas import MetricsOut
@@ -39,6 +40,7 @@ def _names_problem(wanted: list[str]) -> str | None:
 def read_metrics(
     job_id: str,
     session: SessionDep,
+    principal: PrincipalDep,
     names: Annotated[str | None, Query(max_length=1000, description="Comma-separated metric names.")] = None,
     after_step: Annotated[int, Query(ge=0, description="Only points after this step (incremental polling).")] = 0,
     max_points: Annotated[
@@ -50,7 +52,7 @@ def read_metrics(
     if wanted is not None and (why := _names_problem(wanted)):
         errors = [{"loc": ["query", "names"], "msg": why, "type": "metric_unknown"}]
         return problem(422, "Invalid request", f"query.names: {why}", kind="validation", errors=errors)
-    job = repository.get_job(session, job_id=job_id)
+    job = repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
     series = repository.read_metrics(session, job_id=job_id, names=wanted, after_step=after_step)
     if max_points is not None:
         series = {name: downsample(s, max_points) for name, s in series.items()}

@@ -5,9 +5,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from core.admission import check_spec
 from core.catalog import build_catalog
 from core.errors import SpecRejected
-from core.fit import check_fit, fit_problems
+from core.fit import fit_problems
+from core.settings import Settings
 from core.spec import JobSpec
 
 
@@ -94,7 +96,7 @@ def test_betas_and_nesterov_rules() -> None:
 def test_a_loss_that_does_not_fit_the_dataset_says_why_and_what_works() -> None:
     parsed = JobSpec.model_validate(spec(loss={"name": "bce_with_logits"}))
     with pytest.raises(SpecRejected) as caught:
-        check_fit(parsed)
+        check_spec(parsed, Settings())
     [problem] = caught.value.problems
     assert problem.loc == ("loss",)
     assert problem.msg == (

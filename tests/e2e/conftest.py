@@ -1,6 +1,7 @@
 """The real stack as processes: the API under uvicorn and a Celery worker, over a real Redis and database."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -29,8 +30,11 @@ def free_port() -> int:
 class Stack:
     """A running API and worker; an HTTP client for the API; helpers that wait on jobs."""
 
-    def __init__(self, base_url: str, processes: list[subprocess.Popen[bytes]], logs: Path) -> None:
-        self.http = httpx.Client(base_url=base_url, timeout=10)
+    def __init__(
+        self, base_url: str, processes: list[subprocess.Popen[bytes]], logs: Path, key: str, env: dict[str, str]
+    ) -> None:
+        self.env = env
+        self.http = httpx.Client(base_url=base_url, timeout=10, headers={"Authorization": f"Bearer {key}"})
         self.processes = processes
         self.logs = logs
 
@@ -67,12 +71,27 @@ class Stack:
         return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.logs.glob("*.log")))
 
 
-def _start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_process(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start `python -m cli ARGV` with this environment, its output into the log file."""
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "cli", *argv], env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "cli", *argv],
+            env=env | {"PYTHONUNBUFFERED": "1"},  # the log must be readable while the process runs
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
-def _wait_ready(stack: Stack) -> None:
+def create_key(env: dict[str, str], user: str) -> str:
+    """A new API key, made the way an operator makes one: `gradyard keys create --user USER`."""
+    made = subprocess.run(
+        [sys.executable, "-m", "cli", "keys", "create", "--user", user], env=env, capture_output=True, check=True
+    )
+    return made.stdout.decode().strip()
+
+
+def wait_ready(stack: Stack) -> None:
+    """Wait until the API answers /readyz; fail with the logs if a process exits or time runs out."""
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in stack.processes):
@@ -86,9 +105,12 @@ def _wait_ready(stack: Stack) -> None:
     raise RuntimeError(f"the API was not ready in {READY_SECONDS}s\n{stack.log_tail()}")
 
 
-def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    """Stop processes politely, then firmly."""
     for process in processes:
-        process.terminate()
+        if process.poll() is None:
+            process.send_signal(signal.SIGCONT)  # a test may have left one stopped
+            process.terminate()
     for process in processes:
         try:
             process.wait(timeout=20)
@@ -114,12 +136,15 @@ def stack(
         "GRADYARD_ARTIFACT_DIR": str(workdir / "artifacts"),
         "GRADYARD_DATA_DIR": str(workdir / "data"),
     }
-    processes = [_start(["api"], env, workdir / "api.log"), _start(["worker"], env, workdir / "worker.log")]
-    stack = Stack(f"http://127.0.0.1:{port}", processes, workdir)
+    processes = [
+        start_process(["api"], env, workdir / "api.log"),
+        start_process(["worker"], env, workdir / "worker.log"),
+    ]
+    stack = Stack(f"http://127.0.0.1:{port}", processes, workdir, create_key(env, "e2e"), env)
     try:
-        _wait_ready(stack)
+        wait_ready(stack)
         yield stack
     finally:
         stack.http.close()
-        _stop(processes)
+        stop_processes(processes)
         drop()

@@ -110,7 +110,7 @@ def test_a_diverging_job_fails_with_a_readable_error(stack: Stack) -> None:
         "optimizer": {"name": "sgd", "lr": 1.0},
     }
     job = stack.wait(stack.submit(spec))
-    assert job["status"] == "failed"
+    assert (job["status"], job["reason"]) == ("failed", "diverged")
     assert job["error"].startswith("diverged: train_loss is not finite at epoch ")
     values = stack.metrics(job["id"])["metrics"]["train_loss"]["value"]
     assert values[-1] is None and math.isfinite(values[0])  # non-finite points come back as null
@@ -120,5 +120,5 @@ def test_a_cuda_job_on_a_cpu_worker_fails_and_says_why(stack: Stack) -> None:
     job = stack.wait(stack.submit(DIGITS | {"device": "cuda", "epochs": 1}))
     if job["status"] == "succeeded":
         pytest.skip("this worker has CUDA")
-    assert job["status"] == "failed"
+    assert (job["status"], job["reason"]) == ("failed", "error")
     assert job["error"] == "the spec asks for device 'cuda' but this worker has no CUDA device: use 'auto' or 'cpu'"

@@ -4,20 +4,41 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from cli.redis_server import RedisServer
+from core import repository
 from core.db import session_scope
 from core.models import Job
 from service.app import create_app
 
 
+def key_for(user: str, *, admin: bool = False) -> str:
+    """A new API key for this user (made if new), straight in the test database."""
+    with session_scope() as session:
+        return repository.issue_key(session, user_name=user, is_admin=admin).key
+
+
 @pytest.fixture
-def client(configured: str) -> Iterator[TestClient]:
-    """A client of a fresh app; every test gets an empty database and its own queue."""
-    with TestClient(create_app(), raise_server_exceptions=False) as test_client:
-        yield test_client
+def app(configured: str) -> Iterator[FastAPI]:
+    """A fresh app over an empty database and its own queue (its start-up made the first admin key)."""
+    application = create_app()
+    with TestClient(application):  # runs the lifespan once
+        yield application
+
+
+def client_with_key(app: FastAPI, key: str | None) -> TestClient:
+    """A client of the app that sends this key (or none)."""
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return TestClient(app, raise_server_exceptions=False, headers=headers)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> TestClient:
+    """A client with the key of user 'alice'."""
+    return client_with_key(app, key_for("alice"))
 
 
 class Stored:

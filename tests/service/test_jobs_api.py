@@ -43,7 +43,10 @@ def test_submit_stores_the_resolved_spec_and_queues_one_message(client: TestClie
     message = json.loads(stored.redis.lindex(os.environ["GRADYARD_QUEUE"], 0))
     assert message["headers"]["task"] == "gradyard.train_job"
     assert message["content-type"] == "application/json"
-    assert client.get(f"/jobs/{job['id']}").json() == job
+    read = client.get(f"/jobs/{job['id']}").json()
+    assert [(e["status"], e["attempt"], e["detail"]) for e in read.pop("events")] == [("queued", 0, "submitted")]
+    assert job.pop("events") is None
+    assert read == job
 
 
 def test_a_name_is_made_when_none_is_given(client: TestClient) -> None:
@@ -80,6 +83,9 @@ def test_cancel_of_a_queued_job_ends_it_and_is_idempotent(client: TestClient) ->
     assert (first.status_code, second.status_code) == (202, 202)
     assert first.json()["status"] == second.json()["status"] == "cancelled"
     assert first.json()["finished_at"] is not None
+    assert first.json()["reason"] == "cancelled"
+    events = client.get(f"/jobs/{job_id}").json()["events"]
+    assert [(e["status"], e["reason"]) for e in events] == [("queued", None), ("cancelled", "cancelled")]
 
 
 def test_metrics_of_a_queued_job_are_empty(client: TestClient) -> None:

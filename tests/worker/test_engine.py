@@ -129,7 +129,7 @@ def test_cancel_stops_between_steps() -> None:
         {"dataset": "digits", "model": "mlp", "loss": "cross_entropy", "optimizer": "adam", "epochs": 50},
         ListRecorder(stop_after_checks=30),
     )
-    assert outcome.status == "cancelled"
+    assert outcome.status == "stopped"
     assert outcome.steps == 30 and outcome.epochs == 1
 
 

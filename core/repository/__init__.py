@@ -1,0 +1,60 @@
+"""Every SQL statement gradyard runs. Routes and tasks call these named functions, never SQL of their own."""
+
+from core.repository.events import job_events, log_event
+from core.repository.jobs import (
+    count_active_jobs,
+    create_job,
+    delete_job,
+    find_job_by_idempotency_key,
+    get_job,
+    list_jobs,
+    request_cancel,
+)
+from core.repository.lifecycle import (
+    claim_job,
+    finish_job,
+    hand_back,
+    record_checkpoint,
+    record_progress,
+    rewind_history,
+)
+from core.repository.points import metric_names, read_metrics
+from core.repository.reconcile import queued_since, requeue_lost, stale_running, touch_enqueued
+from core.repository.users import (
+    issue_first_admin_key,
+    issue_key,
+    list_keys,
+    lock_user_for_submit,
+    principal_for_key,
+    revoke_key,
+)
+
+__all__ = [
+    "claim_job",
+    "count_active_jobs",
+    "create_job",
+    "delete_job",
+    "find_job_by_idempotency_key",
+    "finish_job",
+    "get_job",
+    "hand_back",
+    "issue_first_admin_key",
+    "issue_key",
+    "job_events",
+    "list_jobs",
+    "list_keys",
+    "lock_user_for_submit",
+    "log_event",
+    "metric_names",
+    "principal_for_key",
+    "queued_since",
+    "read_metrics",
+    "record_checkpoint",
+    "record_progress",
+    "request_cancel",
+    "requeue_lost",
+    "revoke_key",
+    "rewind_history",
+    "stale_running",
+    "touch_enqueued",
+]

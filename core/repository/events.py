@@ -1,0 +1,30 @@
+"""The job state log: one row per transition, written in the same transaction as the transition."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.models import JobEvent
+from core.timeutil import utcnow
+
+
+def log_event(
+    session: Session,
+    *,
+    job_id: str,
+    status: str,
+    attempt: int,
+    reason: str | None = None,
+    detail: str | None = None,
+    actor: str | None = None,
+) -> None:
+    """Add one transition to a job's state log, with who asked for it when a person did."""
+    session.add(
+        JobEvent(job_id=job_id, at=utcnow(), status=status, attempt=attempt, reason=reason, detail=detail, actor=actor)
+    )
+
+
+def job_events(session: Session, *, job_id: str) -> Sequence[JobEvent]:
+    """A job's state log, oldest first."""
+    return session.scalars(select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.id)).all()

@@ -1,0 +1,130 @@
+"""Jobs as clients see them: submit, read, list, cancel."""
+
+import base64
+import binascii
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidCursor, JobNotFound
+from core.models import ACTIVE_STATUSES, Job, MetricPoint
+from core.repository.events import log_event
+from core.timeutil import utcnow
+
+
+def _scoped(owner_id: str | None, key: str) -> str:
+    """An Idempotency-Key as stored: scoped to its owner, so one user's key never finds another's job."""
+    return f"{owner_id or '-'}:{key}"
+
+
+def create_job(
+    session: Session,
+    *,
+    name: str,
+    spec: dict[str, Any],
+    idempotency_key: str | None,
+    request_hash: str | None,
+    owner_id: str | None = None,
+    actor: str | None = None,
+) -> Job:
+    """Add a queued job (flushed, not committed: the caller commits before it enqueues)."""
+    job = Job(
+        id=str(uuid.uuid4()),
+        owner_id=owner_id,
+        name=name,
+        spec=spec,
+        status="queued",
+        idempotency_key=None if idempotency_key is None else _scoped(owner_id, idempotency_key),
+        request_hash=request_hash,
+        summary={},
+        created_at=utcnow(),
+    )
+    job.enqueued_at = job.created_at
+    session.add(job)
+    session.flush()
+    log_event(session, job_id=job.id, status="queued", attempt=0, detail="submitted", actor=actor)
+    return job
+
+
+def find_job_by_idempotency_key(session: Session, *, key: str, owner_id: str | None = None) -> Job | None:
+    """The job this owner first submitted with this Idempotency-Key, if any."""
+    return session.scalars(select(Job).where(Job.idempotency_key == _scoped(owner_id, key))).one_or_none()
+
+
+def count_active_jobs(session: Session, *, owner_id: str) -> int:
+    """How many of this owner's jobs are queued or running."""
+    query = select(func.count()).select_from(Job).where(Job.owner_id == owner_id, Job.status.in_(ACTIVE_STATUSES))
+    return int(session.scalar(query) or 0)
+
+
+def delete_job(session: Session, *, job_id: str) -> None:
+    """Remove a job and its points (used when a submit cannot be queued, so nothing is half-stored)."""
+    session.execute(delete(MetricPoint).where(MetricPoint.job_id == job_id))
+    session.execute(delete(Job).where(Job.id == job_id))
+
+
+def get_job(session: Session, *, job_id: str, owner_id: str | None = None) -> Job:
+    """One job by id (of this owner, when one is given), or JobNotFound: another's job looks like no job at all."""
+    job = session.get(Job, job_id)
+    if job is None or (owner_id is not None and job.owner_id != owner_id):
+        raise JobNotFound(job_id)
+    return job
+
+
+def _encode_cursor(job: Job) -> str:
+    raw = f"{job.created_at.isoformat()}|{job.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, job_id = raw.split("|", 1)
+        return datetime.fromisoformat(created), job_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor(cursor) from exc
+
+
+def list_jobs(
+    session: Session, *, status: str | None, limit: int, cursor: str | None, owner_id: str | None = None
+) -> tuple[Sequence[Job], str | None]:
+    """Jobs newest first (only this owner's, when one is given), one page at a time, and the next page's cursor."""
+    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+    if owner_id is not None:
+        query = query.where(Job.owner_id == owner_id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if cursor is not None:
+        created, job_id = _decode_cursor(cursor)
+        query = query.where(tuple_(Job.created_at, Job.id) < tuple_(created, job_id))
+    jobs = session.scalars(query).all()
+    if len(jobs) > limit:
+        return jobs[:limit], _encode_cursor(jobs[limit - 1])
+    return jobs, None
+
+
+def request_cancel(session: Session, *, job_id: str, owner_id: str | None = None, actor: str | None = None) -> Job:
+    """Flag a job for cancel; a queued job ends cancelled at once, a running one when its loop sees the flag."""
+    job = get_job(session, job_id=job_id, owner_id=owner_id)
+    now = utcnow()
+    ended = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued")
+        .values(status="cancelled", cancel_requested=True, finished_at=now, reason="cancelled")
+    )
+    if ended.rowcount:  # type: ignore[attr-defined]
+        log_event(session, job_id=job_id, status="cancelled", attempt=job.attempt, reason="cancelled", actor=actor)
+    flagged = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "running", Job.cancel_requested.is_(False))
+        .values(cancel_requested=True)
+    )
+    if flagged.rowcount:  # type: ignore[attr-defined]
+        log_event(session, job_id=job_id, status="running", attempt=job.attempt, detail="cancel requested", actor=actor)
+    session.flush()
+    session.expire_all()
+    return get_job(session, job_id=job_id)

@@ -1,0 +1,97 @@
+"""A job's life as a worker drives it: claim, progress, checkpoints, hand-back, end; each write fenced by attempt."""
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.errors import StaleAttempt
+from core.metrics import Point, merge_summary
+from core.models import Job
+from core.repository.events import log_event
+from core.repository.points import delete_points_after, insert_points
+from core.timeutil import utcnow
+
+
+def _owned(job_id: str, attempt: int) -> Any:
+    """The WHERE clause of a fenced write: this attempt still owns the running job."""
+    return (Job.id == job_id, Job.attempt == attempt, Job.status == "running")
+
+
+def claim_job(session: Session, *, job_id: str) -> int | None:
+    """Compare-and-set a queued, uncancelled job to running; the new attempt number, or None if the claim lost."""
+    now = utcnow()
+    attempt = session.scalars(
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued", Job.cancel_requested.is_(False))
+        .values(status="running", attempt=Job.attempt + 1, started_at=now, heartbeat_at=now, error=None, reason=None)
+        .returning(Job.attempt)
+    ).one_or_none()
+    if attempt is not None:
+        log_event(session, job_id=job_id, status="running", attempt=attempt)
+    return attempt
+
+
+def record_progress(session: Session, *, job_id: str, attempt: int, points: list[Point], epoch: int, step: int) -> bool:
+    """Write a batch of points, the progress, the summary and a heartbeat, fenced by attempt; True if cancel is asked.
+
+    Raises StaleAttempt when this attempt no longer owns the job, so a late worker cannot write over a newer one.
+    """
+    row = session.execute(
+        select(Job.summary, Job.cancel_requested).where(*_owned(job_id, attempt)).with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise StaleAttempt(f"job {job_id} attempt {attempt} no longer owns the job")
+    summary, cancel_requested = row
+    session.execute(
+        update(Job)
+        .where(*_owned(job_id, attempt))
+        .values(heartbeat_at=utcnow(), epoch=epoch, step=step, summary=merge_summary(summary or {}, points))
+    )
+    insert_points(session, job_id=job_id, points=points)
+    return bool(cancel_requested)
+
+
+def rewind_history(session: Session, *, job_id: str, attempt: int, step: int, epoch: int) -> None:
+    """Forget what earlier attempts recorded past a resume point, so the history stays one point per (name, step)."""
+    owned = session.execute(select(Job.id).where(*_owned(job_id, attempt)).with_for_update()).one_or_none()
+    if owned is None:
+        raise StaleAttempt(f"job {job_id} attempt {attempt} no longer owns the job")
+    summary = delete_points_after(session, job_id=job_id, step=step)
+    session.execute(update(Job).where(*_owned(job_id, attempt)).values(summary=summary, step=step, epoch=epoch))
+
+
+def record_checkpoint(session: Session, *, job_id: str, attempt: int, path: str, step: int) -> None:
+    """Point the job at its newest complete checkpoint, fenced by attempt."""
+    result = session.execute(
+        update(Job).where(*_owned(job_id, attempt)).values(checkpoint_path=path, checkpoint_step=step)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        raise StaleAttempt(f"job {job_id} attempt {attempt} no longer owns the job")
+
+
+def finish_job(
+    session: Session, *, job_id: str, attempt: int, status: str, reason: str | None = None, error: str | None = None
+) -> bool:
+    """End a running job with a terminal status, fenced by attempt; False when this attempt no longer owns it."""
+    now = utcnow()
+    result = session.execute(
+        update(Job)
+        .where(*_owned(job_id, attempt))
+        .values(status=status, reason=reason, error=error, finished_at=now, heartbeat_at=now)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    log_event(session, job_id=job_id, status=status, attempt=attempt, reason=reason, detail=error)
+    return True
+
+
+def hand_back(session: Session, *, job_id: str, attempt: int, reason: str, detail: str) -> bool:
+    """Return a running job to the queue without counting a restart (a worker shutting down); False if not owned."""
+    result = session.execute(
+        update(Job).where(*_owned(job_id, attempt)).values(status="queued", reason=reason, enqueued_at=utcnow())
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    log_event(session, job_id=job_id, status="queued", attempt=attempt, reason=reason, detail=detail)
+    return True

@@ -1,0 +1,98 @@
+"""What the reconciler reads and changes: running jobs whose worker went silent, queued jobs whose message is gone."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.models import Job
+from core.repository.events import log_event
+from core.timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class LostJob:
+    """A running job whose heartbeat is older than the cutoff."""
+
+    id: str
+    attempt: int
+    restarts: int
+    max_restarts: int
+    heartbeat_at: datetime | None
+
+
+def stale_running(session: Session, *, cutoff: datetime) -> list[LostJob]:
+    """Running jobs whose last heartbeat is older than the cutoff."""
+    rows = session.execute(
+        select(Job.id, Job.attempt, Job.restarts, Job.spec, Job.heartbeat_at).where(
+            Job.status == "running", Job.heartbeat_at < cutoff
+        )
+    )
+    return [LostJob(i, a, r, int(spec.get("max_restarts", 3)), hb) for i, a, r, spec, hb in rows]
+
+
+def requeue_lost(session: Session, *, job: LostJob, cutoff: datetime) -> str | None:
+    """Queue a lost job again, or fail it once it used up its restarts; None when another reconciler was first."""
+    out_of_restarts = job.restarts >= job.max_restarts
+    values = (
+        {"status": "failed", "reason": "worker_lost", "finished_at": utcnow()}
+        if out_of_restarts
+        else {"status": "queued", "reason": "worker_lost", "restarts": job.restarts + 1, "enqueued_at": utcnow()}
+    )
+    won = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.attempt == job.attempt, Job.status == "running", Job.heartbeat_at < cutoff)
+        .values(**values)
+    ).rowcount  # type: ignore[attr-defined]
+    if not won:
+        return None
+    status = str(values["status"])
+    detail = (
+        f"the worker was lost {job.restarts + 1} times; max_restarts is {job.max_restarts}"
+        if out_of_restarts
+        else f"no heartbeat since {job.heartbeat_at.isoformat() if job.heartbeat_at else 'the start'}; "
+        f"restart {job.restarts + 1} of {job.max_restarts}"
+    )
+    if out_of_restarts:
+        session.execute(update(Job).where(Job.id == job.id).values(error=detail))
+    log_event(session, job_id=job.id, status=status, attempt=job.attempt, reason="worker_lost", detail=detail)
+    return status
+
+
+@dataclass(frozen=True)
+class WaitingJob:
+    """A queued job and when its message was last sent."""
+
+    id: str
+    attempt: int
+    enqueued_at: datetime | None
+
+
+def queued_since(session: Session, *, before: datetime) -> list[WaitingJob]:
+    """Queued jobs whose message was last sent before this time, oldest first."""
+    rows = session.execute(
+        select(Job.id, Job.attempt, Job.enqueued_at)
+        .where(Job.status == "queued", Job.enqueued_at < before)
+        .order_by(Job.created_at)
+    )
+    return [WaitingJob(job_id, attempt, enqueued_at) for job_id, attempt, enqueued_at in rows]
+
+
+def touch_enqueued(session: Session, *, job: WaitingJob) -> bool:
+    """Mark a queued job as sent again now, if no other reconciler did since we looked (compare-and-set)."""
+    won = session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status == "queued", Job.enqueued_at == job.enqueued_at)
+        .values(enqueued_at=utcnow())
+    ).rowcount  # type: ignore[attr-defined]
+    if won:
+        log_event(
+            session,
+            job_id=job.id,
+            status="queued",
+            attempt=job.attempt,
+            reason="message_lost",
+            detail="no message for it in the broker: sent again",
+        )
+    return bool(won)

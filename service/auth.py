@@ -1,0 +1,82 @@
+"""Who is calling: the Bearer key of every protected route, the per-key request rate, the auth-off rule."""
+
+import ipaddress
+import logging
+import threading
+import time
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from core import repository
+from core.errors import RateLimited, Unauthenticated
+from core.keys import LOCAL, Principal
+from core.settings import Settings, get_settings
+from service.deps import SessionDep
+
+log = logging.getLogger(__name__)
+bearer = HTTPBearer(auto_error=False, description="An API key: `gradyard keys create --user NAME`.")
+
+
+class TokenBuckets:
+    """A token bucket per key, in this process: `rate` requests a minute, bursts up to `rate`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when counted)
+
+    def take(self, key: str, *, rate_per_minute: int) -> None:
+        """Spend one token, or raise RateLimited with the seconds until one is back."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, then = self._buckets.get(key, (float(rate_per_minute), now))
+            tokens = min(float(rate_per_minute), tokens + (now - then) * rate_per_minute / 60.0)
+            if tokens < 1.0:
+                self._buckets[key] = (tokens, now)
+                raise RateLimited(max(1, round((1.0 - tokens) * 60.0 / rate_per_minute)))
+            self._buckets[key] = (tokens - 1.0, now)
+
+
+RATE = TokenBuckets()
+
+
+def authenticate(
+    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
+    """The caller of a protected route, from `Authorization: Bearer <key>` (everyone, when auth is off)."""
+    settings = get_settings()
+    if settings.auth == "off":
+        return LOCAL
+    if credentials is None:
+        raise Unauthenticated("this route needs 'Authorization: Bearer <key>'; make a key with `gradyard keys create`")
+    principal = repository.principal_for_key(session, key=credentials.credentials)
+    if principal is None:
+        raise Unauthenticated("the key is unknown or revoked")
+    RATE.take(principal.user_id or principal.name, rate_per_minute=settings.rate_limit_per_minute)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(authenticate)]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether an address to listen on is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_auth_setting(settings: Settings) -> None:
+    """Refuse GRADYARD_AUTH=off unless the API listens on loopback; say loudly when it is off."""
+    if settings.auth == "on":
+        return
+    if not is_loopback(settings.host):
+        raise RuntimeError(
+            f"GRADYARD_AUTH=off is refused while the API listens on {settings.host}: "
+            "it is accepted only on a loopback address (127.0.0.1, ::1, localhost)"
+        )
+    log.warning("auth is OFF: anyone who can reach %s:%s may submit and read every job", settings.host, settings.port)

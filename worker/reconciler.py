@@ -1,0 +1,91 @@
+"""The reconciler: every worker runs one on a timer. It requeues jobs whose worker went silent (or fails them once
+they used up their restarts) and sends again jobs left queued with no message. Every change is a compare-and-set,
+so any number of reconcilers can run at once; a job is sent only after its row is committed."""
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from celery import Celery
+from sqlalchemy.exc import OperationalError
+
+from core import repository
+from core.db import session_scope
+from core.queue import enqueue
+from core.settings import Settings
+from core.timeutil import utcnow
+from worker.broker_peek import jobs_with_messages
+
+log = logging.getLogger(__name__)
+
+
+class Reconciler:
+    """Heals the job table against lost workers and lost messages."""
+
+    def __init__(self, app: Celery, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        # After a database outage, heartbeats could not be written either: workers get one timeout to catch up.
+        self._trust_heartbeats_after = time.monotonic()
+
+    def requeue_lost(self) -> list[str]:
+        """Requeue (or fail) running jobs whose heartbeat is older than the timeout; the ids requeued."""
+        if time.monotonic() < self._trust_heartbeats_after:
+            return []
+        cutoff = utcnow() - timedelta(seconds=self.settings.heartbeat_timeout_seconds)
+        requeued = []
+        with session_scope() as session:
+            lost = repository.stale_running(session, cutoff=cutoff)
+        for job in lost:
+            with session_scope() as session:
+                status = repository.requeue_lost(session, job=job, cutoff=cutoff)
+            if status is not None:
+                log.warning("job %s lost its worker (attempt %s): now %s", job.id, job.attempt, status)
+            if status == "queued":
+                enqueue(self.app, job.id)
+                requeued.append(job.id)
+        return requeued
+
+    def resend_orphans(self) -> list[str]:
+        """Send again the jobs queued for longer than the grace period whose message the broker no longer has."""
+        before = utcnow() - timedelta(seconds=self.settings.queued_grace_seconds)
+        with session_scope() as session:
+            waiting = repository.queued_since(session, before=before)
+        if not waiting:
+            return []
+        live = jobs_with_messages(self.app, queue=self.settings.queue, job_ids=[job.id for job in waiting])
+        resent = []
+        for job in waiting:
+            if job.id in live:
+                continue
+            with session_scope() as session:
+                won = repository.touch_enqueued(session, job=job)
+            if won:
+                log.warning("job %s was queued with no message in the broker: sent again", job.id)
+                enqueue(self.app, job.id)
+                resent.append(job.id)
+        return resent
+
+    def run_once(self) -> None:
+        """One pass; a database or broker outage is logged and waited out."""
+        try:
+            self.requeue_lost()
+            self.resend_orphans()
+        except OperationalError as exc:
+            log.warning("reconciler: database unreachable: %s", exc.orig)
+            self._trust_heartbeats_after = time.monotonic() + self.settings.heartbeat_timeout_seconds
+        except Exception:  # the broker or anything else: the next pass tries again
+            log.exception("reconciler pass failed")
+
+    def start(self) -> threading.Thread:
+        """Run passes on a timer in a daemon thread."""
+
+        def loop() -> None:
+            while True:
+                time.sleep(self.settings.reconcile_interval_seconds)
+                self.run_once()
+
+        thread = threading.Thread(target=loop, name="reconciler", daemon=True)
+        thread.start()
+        return thread
