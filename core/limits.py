@@ -14,7 +14,8 @@ def metric_points(spec: JobSpec) -> int:
     facts = dataset_facts(spec.dataset)
     points = spec.epochs * len(recorded_metrics(spec))
     if spec.log_every_steps is not None:
-        steps = spec.epochs * math.ceil(facts.n_train / min(spec.batch_size or facts.n_train, facts.n_train))
+        n_train = max(facts.n_train, 1)
+        steps = spec.epochs * math.ceil(n_train / min(spec.batch_size or n_train, n_train))
         points += 2 * (steps // spec.log_every_steps)  # train_loss and lr
     return points
 
