@@ -1,7 +1,7 @@
-"""Whether a spec is admitted: its parts fit together and it stays within the server's limits."""
+"""Whether a spec is admitted: its parts fit together, its data is here, and it stays within the server's limits."""
 
 from core.errors import SpecRejected
-from core.fit import fit_problems
+from core.fit import data_problems, fit_problems
 from core.limits import limit_problems
 from core.settings import Settings
 from core.spec import JobSpec
@@ -10,5 +10,6 @@ from core.spec import JobSpec
 def check_spec(spec: JobSpec, settings: Settings) -> None:
     """Raise SpecRejected with every problem when the spec cannot train here."""
     problems = fit_problems(spec) + limit_problems(spec, settings)
+    problems += data_problems(spec, data_dir=settings.data_dir, download=settings.download_datasets)
     if problems:
         raise SpecRejected(problems)

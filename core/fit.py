@@ -1,111 +1,136 @@
-"""Whether a spec's parts fit together: dataset shape, model input, loss head. Checked at submit time, no torch."""
+"""Whether a spec's parts fit together: dataset, model, loss, optimizer, schedule, options. Checked at submit time,
+no torch. Every problem says why and what would work."""
 
-from dataclasses import dataclass
+from pathlib import Path
 
-from core.components import (
-    L1,
-    BceWithLogits,
-    CifarCnn,
-    CrossEntropy,
-    DatasetSpec,
-    Digits,
-    Mse,
-    SyntheticClassification,
-    SyntheticImages,
-    SyntheticRegression,
-    Task,
-    Thermometer,
-)
+from core.components import CifarCnn, EmbeddingBag, Lbfgs, LeNet, OneCycle, ReduceOnPlateau, SparseAdam
+from core.data_files import missing_files, missing_message
 from core.errors import SpecProblem
+from core.facts import DatasetFacts, dataset_facts, head_kind, recorded_metrics
+from core.fit_loss import describe_dataset, loss_parameter_problems, loss_task_problem
+from core.metrics import maximizes
 from core.spec import JobSpec
 
-CIFAR_SHAPE = (3, 32, 32)
+INPUT_WORDS = {"features": "real-valued features", "images": "images", "tokens": "token ids"}
+SPARSE_OPTIMIZERS = ("sparse_adam", "sgd", "adagrad")
+NO_MOMENTUM = ("adadelta", "adagrad", "asgd", "lbfgs", "rprop")
 
 
-@dataclass(frozen=True)
-class DatasetFacts:
-    """What the engine and the fit check need to know about a dataset before loading it."""
-
-    task: Task
-    input_shape: tuple[int, ...]
-    n_samples: int
-    n_classes: int = 0  # 0 for regression
-
-    @property
-    def n_targets(self) -> int:
-        """Regression targets per sample (classification datasets have one label)."""
-        return 1
+def _shape(facts: DatasetFacts) -> str:
+    return "x".join(map(str, facts.input_shape))
 
 
-def dataset_facts(dataset: DatasetSpec) -> DatasetFacts:
-    """The shape and task of a dataset, from its spec alone."""
-    match dataset:
-        case Thermometer():
-            return DatasetFacts("regression", (1,), 11)
-        case Digits():
-            return DatasetFacts("classification", (1, 8, 8), 1797, n_classes=10)
-        case SyntheticRegression():
-            return DatasetFacts("regression", (dataset.n_features,), dataset.n_samples)
-        case SyntheticClassification():
-            return DatasetFacts("classification", (dataset.n_features,), dataset.n_samples, dataset.n_classes)
-        case SyntheticImages():
-            return DatasetFacts("image_classification", CIFAR_SHAPE, dataset.n_samples, dataset.n_classes)
+def _model_problems(spec: JobSpec, facts: DatasetFacts) -> list[SpecProblem]:
+    model, ds = spec.model, spec.dataset.name
+    inputs = type(model).inputs
+    if facts.inputs not in inputs:
+        use = "'embedding_bag'" if facts.inputs == "tokens" else "'mlp' or 'linear'"
+        needs = " or ".join(INPUT_WORDS[i] for i in inputs)
+        msg = f"model '{model.name}' needs {needs}, but dataset '{ds}' gives {INPUT_WORDS[facts.inputs]}: use {use}"
+        return [SpecProblem(("model",), msg)]
+    if isinstance(model, CifarCnn) and facts.input_shape != (3, 32, 32):
+        msg = f"model 'cifar_cnn' needs 3x32x32 images, but dataset '{ds}' gives {_shape(facts)}: "
+        return [SpecProblem(("model",), msg + "use 'synthetic_images' or 'cifar10', or model 'resnet18' or 'mlp'")]
+    if isinstance(model, LeNet) and facts.input_shape[1:] not in ((28, 28), (32, 32)):
+        msg = f"model 'lenet' needs 28x28 or 32x32 images, but dataset '{ds}' gives {_shape(facts)}: "
+        return [SpecProblem(("model",), msg + "use 'mnist' or 'synthetic_images', or model 'resnet18' or 'mlp'")]
+    if facts.task not in type(model).tasks:
+        msg = f"model '{model.name}' is a classifier, but {describe_dataset(facts, ds)}: use model 'linear' or 'mlp'"
+        return [SpecProblem(("model",), msg)]
+    return []
 
 
-def head_size(spec: JobSpec) -> int:
-    """How many outputs per sample the model's head gives for this dataset and loss."""
-    facts = dataset_facts(spec.dataset)
-    if isinstance(spec.loss, BceWithLogits) or facts.task == "regression":
-        return 1
-    return facts.n_classes
+def _sparse_problems(spec: JobSpec) -> list[SpecProblem]:
+    """What sparse gradients (embedding_bag, sparse true) rule out: most optimizers, weight decay, value clipping."""
+    optimizer, problems = spec.optimizer, []
+    if optimizer.name not in SPARSE_OPTIMIZERS:
+        msg = (
+            f"model 'embedding_bag' with sparse true gives sparse gradients, which optimizer '{optimizer.name}' "
+            "cannot take: use 'sparse_adam', 'sgd' or 'adagrad', or set the model's sparse to false"
+        )
+        problems.append(SpecProblem(("optimizer",), msg))
+    if getattr(optimizer, "weight_decay", 0.0) > 0:
+        msg = f"optimizer '{optimizer.name}' cannot decay sparse gradients: set weight_decay to 0, or sparse to false"
+        problems.append(SpecProblem(("optimizer", "weight_decay"), msg))
+    if spec.clip_grad_value is not None:
+        msg = "clip_grad_value cannot clip sparse gradients: use clip_grad_norm, or set the model's sparse to false"
+        problems.append(SpecProblem(("clip_grad_value",), msg))
+    return problems
 
 
-def _describe(facts: DatasetFacts, name: str) -> str:
-    if facts.task == "regression":
-        return f"dataset '{name}' is a regression"
-    return f"dataset '{name}' has {facts.n_classes} classes"
+def _optimizer_problems(spec: JobSpec) -> list[SpecProblem]:
+    optimizer, model = spec.optimizer, spec.model
+    sparse = isinstance(model, EmbeddingBag) and model.sparse
+    problems = _sparse_problems(spec) if sparse else []
+    if isinstance(optimizer, SparseAdam) and not sparse:
+        msg = (
+            f"optimizer 'sparse_adam' takes only sparse gradients, but model '{model.name}' gives dense ones: "
+            "use 'adam', or model 'embedding_bag' with sparse true on a token dataset ('synthetic_tokens')"
+        )
+        problems.append(SpecProblem(("optimizer",), msg))
+    if isinstance(optimizer, Lbfgs) and spec.precision == "fp16":
+        msg = (
+            "optimizer 'lbfgs' cannot take fp16 loss scaling (its closure re-evaluates the loss): use 'bf16' or 'fp32'"
+        )
+        problems.append(SpecProblem(("precision",), msg))
+    return problems
+
+
+def _schedule_problems(spec: JobSpec, metrics: list[str]) -> list[SpecProblem]:
+    scheduler, problems = spec.scheduler, []
+    if isinstance(scheduler, OneCycle) and scheduler.cycle_momentum and spec.optimizer.name in NO_MOMENTUM:
+        msg = (
+            f"scheduler 'one_cycle' cycles momentum, which optimizer '{spec.optimizer.name}' does not have: "
+            "set cycle_momentum to false, or use 'sgd', 'adam' or 'rmsprop'"
+        )
+        problems.append(SpecProblem(("scheduler", "cycle_momentum"), msg))
+    if isinstance(scheduler, ReduceOnPlateau):
+        problems += _metric_problem(("scheduler", "metric"), "reduce_on_plateau", scheduler.metric, metrics)
+    if spec.early_stopping is not None:
+        problems += _metric_problem(("early_stopping", "metric"), "early_stopping", spec.early_stopping.metric, metrics)
+    return problems
+
+
+def _metric_problem(loc: tuple[str, ...], who: str, metric: str, metrics: list[str]) -> list[SpecProblem]:
+    watchable = [name for name in metrics if name != "lr"]
+    if metric in watchable:
+        return []
+    msg = f"{who} watches '{metric}', which this job does not record: use one of {', '.join(watchable)}"
+    return [SpecProblem(loc, msg)]
+
+
+def _loop_problems(spec: JobSpec, facts: DatasetFacts) -> list[SpecProblem]:
+    problems = []
+    if facts.n_train < 2:
+        problems.append(SpecProblem(("dataset", "val_fraction"), "val_fraction leaves fewer than 2 training samples"))
+    pairs = head_kind(spec.loss, facts.task) in ("ranking", "embedding")
+    if pairs and spec.batch_size == 1:
+        msg = f"loss '{spec.loss.name}' pairs samples within a batch, so it needs batch_size 2 or more (or null)"
+        problems.append(SpecProblem(("batch_size",), msg))
+    if spec.precision == "fp16" and spec.device == "cpu":
+        msg = "precision 'fp16' needs CUDA, but device is 'cpu': use 'bf16' or 'fp32', or device 'cuda' or 'auto'"
+        problems.append(SpecProblem(("precision",), msg))
+    return problems
 
 
 def fit_problems(spec: JobSpec) -> list[SpecProblem]:
-    """Every reason this spec's dataset, model and loss cannot train together (empty when they fit)."""
+    """Every reason this spec's parts cannot train together (empty when they fit)."""
     facts = dataset_facts(spec.dataset)
-    problems: list[SpecProblem] = []
-    ds = spec.dataset.name
-    if isinstance(spec.model, CifarCnn) and facts.input_shape != CIFAR_SHAPE:
-        shape = "x".join(map(str, facts.input_shape))
-        problems.append(
-            SpecProblem(
-                ("model",),
-                f"model 'cifar_cnn' needs 3x32x32 images, but dataset '{ds}' gives {shape}: "
-                "use 'synthetic_images', or model 'mlp' or 'linear'",
-            )
-        )
-    loss = spec.loss
-    if isinstance(loss, Mse | L1) and facts.task != "regression":
-        problems.append(
-            SpecProblem(
-                ("loss",),
-                f"loss '{loss.name}' needs a real-valued target, but {_describe(facts, ds)}: "
-                "use 'cross_entropy', or a regression dataset",
-            )
-        )
-    if isinstance(loss, CrossEntropy) and facts.task == "regression":
-        problems.append(
-            SpecProblem(
-                ("loss",),
-                f"loss 'cross_entropy' needs class labels, but {_describe(facts, ds)}: use 'mse' or 'l1'",
-            )
-        )
-    if isinstance(loss, BceWithLogits) and facts.n_classes != 2:
-        gives = "a real-valued target" if facts.task == "regression" else f"{facts.n_classes}"
-        problems.append(
-            SpecProblem(
-                ("loss",),
-                f"loss 'bce_with_logits' needs one output per sample, but model '{spec.model.name}' on dataset "
-                f"'{ds}' gives {gives}: use 'cross_entropy' or a binary dataset",
-            )
-        )
-    n_val = round(facts.n_samples * spec.dataset.val_fraction)
-    if facts.n_samples - n_val < 2:
-        problems.append(SpecProblem(("dataset", "val_fraction"), "val_fraction leaves fewer than 2 training samples"))
-    return problems
+    problems = _model_problems(spec, facts)
+    task_problem = loss_task_problem(spec, facts)
+    problems += [task_problem] if task_problem else loss_parameter_problems(spec, facts)
+    problems += _optimizer_problems(spec)
+    problems += _schedule_problems(spec, recorded_metrics(spec))
+    return problems + _loop_problems(spec, facts)
+
+
+def data_problems(spec: JobSpec, *, data_dir: Path, download: bool) -> list[SpecProblem]:
+    """A torchvision dataset whose files are not in data_dir while downloading is off."""
+    if download or not missing_files(spec.dataset.name, data_dir):
+        return []
+    return [SpecProblem(("dataset",), missing_message(spec.dataset.name, data_dir), "dataset_missing")]
+
+
+def better_is_higher(metric: str, mode: str) -> bool:
+    """Whether a larger value of the metric is better under this mode ('auto' goes by the metric's name)."""
+    return maximizes(metric) if mode == "auto" else mode == "max"

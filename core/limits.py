@@ -1,28 +1,23 @@
 """Server-side limits a spec must respect, set by the operator in the settings (not by the spec's own bounds)."""
 
-import itertools
 import math
 
-from core.components import CifarCnn, Linear, Mlp
 from core.errors import SpecProblem
-from core.fit import dataset_facts, head_size
+from core.facts import dataset_facts, recorded_metrics
+from core.model_size import parameter_count
 from core.settings import Settings
 from core.spec import JobSpec
 
-POINTS_PER_EPOCH = 6  # the most metrics one epoch records (train and validation loss, two task metrics, lr...)
 
-
-def parameter_count(spec: JobSpec) -> int:
-    """How many trainable parameters the spec's model has, computed from the spec alone."""
-    n_in, n_out = math.prod(dataset_facts(spec.dataset).input_shape), head_size(spec)
-    match spec.model:
-        case Linear():
-            return n_in * n_out + (n_out if spec.model.bias else 0)
-        case Mlp():
-            widths = [n_in, *spec.model.hidden, n_out]
-            return sum(a * b + b for a, b in itertools.pairwise(widths))
-        case CifarCnn():
-            return (3 * 64 * 25 + 64) + (64 * 30 * 25 + 30) + (750 * 128 + 128) + (128 * n_out + n_out)
+def metric_points(spec: JobSpec) -> int:
+    """How many metric points the job records at most: every metric each epoch, and the per-step points."""
+    facts = dataset_facts(spec.dataset)
+    points = spec.epochs * len(recorded_metrics(spec))
+    if spec.log_every_steps is not None:
+        n_train = max(facts.n_train, 1)
+        steps = spec.epochs * math.ceil(n_train / min(spec.batch_size or n_train, n_train))
+        points += 2 * (steps // spec.log_every_steps)  # train_loss and lr
+    return points
 
 
 def _over(field: tuple[str, ...], what: str, value: int, limit: int) -> SpecProblem:
@@ -46,7 +41,7 @@ def limit_problems(spec: JobSpec, settings: Settings) -> list[SpecProblem]:
     parameters = parameter_count(spec)
     if parameters > settings.max_model_parameters:
         problems.append(_over(("model",), "the model's parameter count", parameters, settings.max_model_parameters))
-    points = spec.epochs * POINTS_PER_EPOCH
+    points = metric_points(spec)
     if points > settings.max_points_per_job:
         problems.append(_over(("epochs",), "the metric points it would record", points, settings.max_points_per_job))
     return problems

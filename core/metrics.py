@@ -72,8 +72,8 @@ def downsample(series: Series, max_points: int) -> Series:
 
 
 def maximizes(name: str) -> bool:
-    """Whether a larger value of this metric is better (accuracies) rather than smaller (losses, errors)."""
-    return name.endswith("accuracy")
+    """Whether a larger value of this metric is better (accuracies, F1, R^2) rather than smaller (losses, errors)."""
+    return name.endswith(("accuracy", "precision", "recall", "f1", "r2"))
 
 
 def merge_summary(summary: dict[str, Any], points: list[Point]) -> dict[str, Any]:
@@ -97,4 +97,20 @@ def merge_summary(summary: dict[str, Any], points: list[Point]) -> dict[str, Any
     return merged
 
 
-METRIC_NAMES = ("train_loss", "val_loss", "lr", "train_accuracy", "val_accuracy", "val_mae", "val_rmse")
+METRIC_NAMES = (
+    "train_loss",
+    "val_loss",
+    "lr",
+    "train_accuracy",
+    "val_accuracy",
+    "val_top5_accuracy",
+    "val_precision",
+    "val_recall",
+    "val_f1",
+    "val_mae",
+    "val_rmse",
+    "val_r2",
+    "train_centroid_accuracy",
+    "val_centroid_accuracy",
+    "val_ranking_accuracy",
+)

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
         description="Celery broker URL; defaults to the embedded Redis that `gradyard up` starts.",
     )
     data_dir: Path = Field(default=VAR_DIR / "data", description="Where datasets read from disk live.")
+    download_datasets: bool = Field(
+        default=False, description="Let workers download torchvision datasets missing from data_dir (needs internet)."
+    )
     artifact_dir: Path = Field(default=VAR_DIR / "artifacts", description="Where checkpoints and artifacts go.")
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")

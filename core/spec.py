@@ -1,11 +1,8 @@
 """The job spec: what a client POSTs to /jobs, validated strictly before anything is stored."""
 
-import difflib
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
 
 from core.components import (
     COMPONENTS,
@@ -15,57 +12,32 @@ from core.components import (
     ModelSpec,
     OptimizerSpec,
     SchedulerSpec,
-    component_name,
 )
+from core.components.naming import name_normalizer
 
 
-def _name_table(kind: str) -> dict[str, str]:
-    """Every accepted spelling of a component name (snake_case, alias, any case) -> its registry name."""
-    table: dict[str, str] = {}
-    for cls in COMPONENTS[kind]:
-        canonical = component_name(cls)
-        for spelling in (canonical, *cls.aliases):
-            table[spelling] = canonical
-            table[spelling.lower()] = canonical
-    return table
+def _normalize_name(kind: str) -> BeforeValidator:
+    return BeforeValidator(name_normalizer(kind, PLURAL[kind], COMPONENTS[kind]))
 
 
-def _normalize_name(kind: str) -> Callable[[Any], Any]:
-    """A before-validator that maps aliases to the registry name and refuses unknown names with close matches."""
-    table = _name_table(kind)
-    canonical = sorted(set(table.values()))
-
-    def normalize(value: Any) -> Any:
-        if isinstance(value, str):  # a bare name is shorthand for {"name": ...} with defaults
-            value = {"name": value}
-        if not isinstance(value, dict):
-            raise PydanticCustomError("component_type", f"{kind} must be an object with a 'name'")
-        name = value.get("name")
-        if not isinstance(name, str):
-            raise PydanticCustomError(
-                "component_name_missing", f"{kind} needs a 'name', one of: {', '.join(canonical)}"
-            )
-        resolved = table.get(name) or table.get(name.lower())
-        if resolved is None:
-            close = difflib.get_close_matches(name.lower(), list(table), n=3, cutoff=0.6)
-            suggestion = sorted({table[c] for c in close})
-            hint = f"did you mean {' or '.join(repr(s) for s in suggestion)}? " if suggestion else ""
-            raise PydanticCustomError(
-                "unknown_component",
-                f"unknown {kind} '{name}': {hint}known {PLURAL[kind]}: {', '.join(canonical)}",
-            )
-        return {**value, "name": resolved}
-
-    return normalize
-
-
-Dataset = Annotated[DatasetSpec, Field(discriminator="name"), BeforeValidator(_normalize_name("dataset"))]
-Model = Annotated[ModelSpec, Field(discriminator="name"), BeforeValidator(_normalize_name("model"))]
-Loss = Annotated[LossSpec, Field(discriminator="name"), BeforeValidator(_normalize_name("loss"))]
-Optimizer = Annotated[OptimizerSpec, Field(discriminator="name"), BeforeValidator(_normalize_name("optimizer"))]
-Scheduler = Annotated[SchedulerSpec, Field(discriminator="name"), BeforeValidator(_normalize_name("scheduler"))]
+Dataset = Annotated[DatasetSpec, Field(discriminator="name"), _normalize_name("dataset")]
+Model = Annotated[ModelSpec, Field(discriminator="name"), _normalize_name("model")]
+Loss = Annotated[LossSpec, Field(discriminator="name"), _normalize_name("loss")]
+Optimizer = Annotated[OptimizerSpec, Field(discriminator="name"), _normalize_name("optimizer")]
+Scheduler = Annotated[SchedulerSpec, Field(discriminator="name"), _normalize_name("scheduler")]
 
 MAX_EPOCHS = 100_000
+
+
+class EarlyStopping(BaseModel):
+    """Stop when a recorded metric has not improved by min_delta for patience epochs; the job still succeeds."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    metric: str = Field(default="val_loss", max_length=100, description="A metric the job records, e.g. val_loss.")
+    mode: Literal["auto", "min", "max"] = Field(default="auto", description="auto: max for accuracies, F1 and R^2.")
+    patience: int = Field(default=5, ge=1, le=100_000, description="Epochs without improvement before stopping.")
+    min_delta: float = Field(default=0.0, ge=0.0, le=1e9, description="The least change that counts as better.")
 
 
 class JobSpec(BaseModel):
@@ -105,6 +77,17 @@ class JobSpec(BaseModel):
     batch_size: int | None = Field(default=64, ge=1, le=1_000_000, description="Samples per step; null: full batch.")
     seed: int = Field(default=0, ge=0, le=2**31 - 1)
     device: Literal["auto", "cpu", "cuda"] = Field(default="auto", description="auto: CUDA when present, else CPU.")
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        default="fp32", description="Autocast precision: bf16 on CUDA or CPU, fp16 on CUDA only (with loss scaling)."
+    )
+    early_stopping: EarlyStopping | None = None
+    clip_grad_norm: float | None = Field(
+        default=None, gt=0.0, le=1e6, description="Clip the gradients' 2-norm to this."
+    )
+    clip_grad_value: float | None = Field(default=None, gt=0.0, le=1e6, description="Clip each gradient to +/-this.")
+    log_every_steps: int | None = Field(
+        default=None, ge=1, le=10_000_000, description="Also record train_loss and lr every this many steps."
+    )
     max_restarts: int = Field(
         default=3, ge=0, le=20, description="How often a job whose worker was lost is started again before it fails."
     )

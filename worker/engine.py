@@ -1,37 +1,44 @@
 """The training loop: data on the device, shuffled index slices, metrics accumulated on the device.
 
-The host syncs once per epoch (one `.tolist()` of every metric), and the recorder is asked between steps whether to
-stop, which costs a clock read unless a flush is due.
+The host syncs once per logged point: once per epoch (one `.tolist()` of every metric), plus once per
+`log_every_steps` point when the spec asks for them. The recorder is asked between steps whether to stop, which
+costs a clock read unless a flush is due. A run can stop between any two steps and resume from its checkpoint with
+the same history as an uninterrupted one.
 """
 
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import torch
-from torch import nn
-from torch.optim.lr_scheduler import LRScheduler
 
-from core.fit import head_size
+from core.facts import head_size, recorded_metrics
 from core.metrics import Point
 from core.spec import JobSpec
-from worker.data import Split, TensorData, load_data
-from worker.losses import Objective, build_objective
+from worker.data import TensorData, load_data
+from worker.datasets.torchvision_files import DatasetMissing
+from worker.evaluation import counts_correct, evaluate
+from worker.losses import build_objective
+from worker.metrics_compute import correct_count
 from worker.models import build_model
-from worker.optim import build_optimizer, build_scheduler
+from worker.optim import build_optimizer
+from worker.schedules import build_schedule
+from worker.steps import PrecisionUnavailable, Stepper
+from worker.stopping import EarlyStopper
+from worker.training_state import LossWindow, RunPosition, restore_state, save_state
 
 log = logging.getLogger(__name__)
-EVAL_CHUNK = 8192
+EVALUATED_APART = ("val_loss", "val_centroid_accuracy")  # not from validation_metrics()
 
 
 class Recorder(Protocol):
     """Where the loop sends its points, and whom it asks whether to stop."""
 
     def record(self, points: list[Point], *, epoch: int, step: int) -> None:
-        """Take one epoch's points."""
+        """Take points; epoch and step are the progress so far (completed epochs, steps taken)."""
 
     def should_stop(self) -> bool:
         """Whether the loop must stop (cancel, shutdown, time limit); called between steps, so it must be cheap."""
@@ -57,11 +64,14 @@ class TrainingFailed(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    """How the loop ended: it ran every epoch, or it stopped early because the recorder said so."""
+    """How the loop ended: it ran every epoch, early stopping ended it (succeeded, with the reason), or it stopped
+    because the recorder said so."""
 
     status: Literal["succeeded", "stopped"]
     epochs: int
     steps: int
+    stopped_early: bool = False
+    reason: str | None = None
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -73,129 +83,126 @@ def resolve_device(requested: str) -> torch.device:
     return torch.device("cuda")
 
 
-@torch.no_grad()
-def _evaluate(model: nn.Module, split: Split, objective: Objective, classify: bool) -> list[torch.Tensor]:
-    """Validation metrics as 0-d device tensors: loss, then accuracy or MAE and RMSE."""
-    model.eval()
-    output = torch.cat([model(split.x[i : i + EVAL_CHUNK]) for i in range(0, len(split), EVAL_CHUNK)])
-    loss = objective.total(objective.loss(output, objective.targets(split.y)), len(split)) / len(split)
-    if classify:
-        return [loss, (objective.predict(output) == split.y).float().mean()]
-    error = output - split.y
-    return [loss, error.abs().mean(), error.square().mean().sqrt()]
-
-
-def _diverged(epoch: int, step: int, last_finite: tuple[float, int] | None) -> TrainingFailed:
+def diverged(epoch: int, step: int, last_finite: tuple[float, int] | None) -> TrainingFailed:
+    """The failure of a run whose training loss stopped being finite."""
     hint = "lower the learning rate, or set the dataset's normalize to 'standard'"
+    where = f"diverged: train_loss is not finite at epoch {epoch} (step {step}); "
     if last_finite is None:
-        return TrainingFailed(
-            f"diverged: train_loss is not finite at epoch {epoch} (step {step}); {hint}", reason="diverged"
-        )
+        return TrainingFailed(where + hint, reason="diverged")
     value, at = last_finite
-    return TrainingFailed(
-        f"diverged: train_loss is not finite at epoch {epoch} (step {step}); the last finite train_loss was "
-        f"{value:.6g} at step {at}; {hint}",
-        reason="diverged",
-    )
+    return TrainingFailed(where + f"the last finite train_loss was {value:.6g} at step {at}; {hint}", reason="diverged")
 
 
-@dataclass
-class _Run:
-    """Everything one training run holds: data, model, objective, optimizer, schedule, shuffling generator."""
-
-    data: TensorData
-    model: nn.Module
-    objective: Objective
-    optimizer: torch.optim.Optimizer
-    scheduler: LRScheduler | None
-    shuffle: torch.Generator
-    batch_size: int
-    classify: bool
-
-
-@dataclass
-class _Position:
-    """Where the loop is: completed epochs and steps, and, inside an epoch, its order, next batch and sums so far."""
-
-    epoch: int = 0
-    step: int = 0
-    elapsed: float = 0.0
-    last_finite: tuple[float, int] | None = None
-    order: torch.Tensor | None = None
-    next_batch: int | None = None  # None: at an epoch boundary
-    loss_sum: torch.Tensor | None = None
-    correct: torch.Tensor | None = None
-
-
-def _build(spec: JobSpec, device: torch.device) -> _Run:
+def _setup(spec: JobSpec, device: torch.device) -> tuple[Stepper, TensorData]:
     torch.manual_seed(spec.seed)
-    data = load_data(spec.dataset, seed=spec.seed, device=device)
-    model = build_model(spec.model, input_shape=data.facts.input_shape, n_out=head_size(spec)).to(device)
+    try:
+        data = load_data(spec.dataset, seed=spec.seed, device=device)
+    except DatasetMissing as exc:
+        raise TrainingFailed(str(exc), reason="dataset_missing") from exc
+    model = build_model(spec.model, facts=data.facts, n_out=head_size(spec)).to(device)
+    objective = build_objective(spec.loss, data.facts, device=device)
     optimizer = build_optimizer(spec.optimizer, model.parameters())
-    n = len(data.train)
-    return _Run(
-        data=data,
-        model=model,
-        objective=build_objective(spec.loss, device=device),
-        optimizer=optimizer,
-        scheduler=build_scheduler(spec.scheduler, optimizer, epochs=spec.epochs),
-        shuffle=torch.Generator(device=device).manual_seed(spec.seed),
-        batch_size=min(spec.batch_size or n, n),
-        classify=data.facts.task != "regression",
-    )
+    try:
+        return Stepper(model, optimizer, objective, spec, device), data
+    except PrecisionUnavailable as exc:
+        raise TrainingFailed(str(exc)) from exc
 
 
-def _state(run: _Run, at: _Position) -> dict[str, Any]:
-    """A checkpoint: tensors, numbers and strings only, so it loads with weights_only=True."""
-    state: dict[str, Any] = {
-        "epoch": at.epoch,
-        "step": at.step,
-        "elapsed": at.elapsed,
-        "last_finite": list(at.last_finite) if at.last_finite else None,
-        "model": run.model.state_dict(),
-        "optimizer": run.optimizer.state_dict(),
-        "scheduler": run.scheduler.state_dict() if run.scheduler is not None else None,
-        "rng_torch": torch.get_rng_state(),
-        "rng_shuffle": run.shuffle.get_state(),
-        "next_batch": at.next_batch,
-    }
-    if at.next_batch is not None:
-        state.update(order=at.order, loss_sum=at.loss_sum, correct=at.correct)
-    return state
+class Loop:
+    """One job's training state: what a step and an epoch's end need, and where their points go."""
 
+    def __init__(self, spec: JobSpec, recorder: Recorder, device: torch.device, clock: Callable[[], float]) -> None:
+        self.spec, self.recorder, self.clock, self.started = spec, recorder, clock, clock()
+        self.stepper, self.data = _setup(spec, device)
+        self.n = len(self.data.train)
+        self.batch_size = min(spec.batch_size or self.n, self.n)
+        steps_per_epoch = math.ceil(self.n / self.batch_size)
+        self.total_steps = spec.epochs * steps_per_epoch
+        self.schedule = build_schedule(spec, self.stepper.optimizer, steps_per_epoch=steps_per_epoch)
+        self.stopper = EarlyStopper(spec.early_stopping) if spec.early_stopping else None
+        self.names = [name for name in recorded_metrics(spec) if name != "lr"]
+        self.val_names = [n for n in self.names if n.startswith("val_") and n not in EVALUATED_APART]
+        self.at = RunPosition(
+            shuffle=torch.Generator(device=device).manual_seed(spec.seed),
+            window=LossWindow(device),
+            correct=torch.zeros((), device=device, dtype=torch.long),
+        )
+        self.lr = 0.0
 
-def _restore(run: _Run, state: dict[str, Any]) -> _Position:
-    run.model.load_state_dict(state["model"])
-    run.optimizer.load_state_dict(state["optimizer"])
-    if run.scheduler is not None and state["scheduler"] is not None:
-        run.scheduler.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["rng_torch"].cpu())
-    run.shuffle.set_state(state["rng_shuffle"].cpu())
-    last = state["last_finite"]
-    return _Position(
-        epoch=int(state["epoch"]),
-        step=int(state["step"]),
-        elapsed=float(state["elapsed"]),
-        last_finite=(float(last[0]), int(last[1])) if last else None,
-        order=state.get("order"),
-        next_batch=state["next_batch"],
-        loss_sum=state.get("loss_sum"),
-        correct=state.get("correct"),
-    )
+    def elapsed(self) -> float:
+        """The job's running time, this attempt's and the attempts' before it."""
+        return self.at.elapsed_before + self.clock() - self.started
 
+    def batches(self) -> Iterator[tuple[torch.Tensor, torch.Tensor, int, bool]]:
+        """The rest of this epoch: (inputs, targets, first index, whether it is the last batch), by index slices."""
+        x, y, n, size, at = self.data.train.x, self.data.train.y, self.n, self.batch_size, self.at
+        if at.next_batch is None:  # a new epoch, not one resumed from its middle
+            at.order = torch.randperm(n, generator=at.shuffle, device=x.device) if size < n else None
+            at.next_batch = 0
+        for first in range(at.next_batch, n, size):
+            at.next_batch = first
+            if at.order is None:
+                yield x, y, first, True
+            else:
+                index = at.order[first : first + size]
+                yield x[index], y[index], first, first + size >= n
 
-def _epoch_points(run: _Run, at: _Position, n: int, lr: float) -> list[Point]:
-    assert at.loss_sum is not None and at.correct is not None
-    values = [at.loss_sum / n, at.correct / n]
-    if run.data.val is not None:
-        values += _evaluate(run.model, run.data.val, run.objective, run.classify)
-    synced = torch.stack(values).tolist()  # the one host sync of the epoch
-    names: list[str | None] = ["train_loss", "train_accuracy"] if run.classify else ["train_loss", None]
-    if run.data.val is not None:
-        names += ["val_loss", "val_accuracy"] if run.classify else ["val_loss", "val_mae", "val_rmse"]
-    epoch = at.epoch + 1
-    points = [Point(name, at.step, epoch, value, at.elapsed) for name, value in zip(names, synced, strict=True) if name]
-    return [*points, Point("lr", at.step, epoch, lr, at.elapsed)]
+    def train_step(self, xb: torch.Tensor, yb: torch.Tensor, *, epoch: int, last_in_epoch: bool) -> None:
+        """One optimizer step; a per-step point when the spec asks for one here."""
+        objective, at = self.stepper.objective, self.at
+        self.lr = float(self.stepper.optimizer.param_groups[0]["lr"])
+        loss, output = self.stepper.step(xb, objective.prepare(yb))
+        at.step += 1
+        self.schedule.after_step(at.step, self.total_steps)
+        at.window.add(objective.total(loss, len(xb)), len(xb))
+        if counts_correct(objective):
+            at.correct += correct_count(objective.readout(output), yb)
+        every = self.spec.log_every_steps
+        if every and at.step % every == 0 and not last_in_epoch:
+            value = at.window.mean().item()  # the one host sync of a per-step point
+            elapsed = self.elapsed()
+            points = [Point(name, at.step, epoch, v, elapsed) for name, v in (("train_loss", value), ("lr", self.lr))]
+            self.recorder.record(points, epoch=epoch - 1, step=at.step)
+            self._close_window(value, epoch)
+
+    def _close_window(self, value: float, epoch: int) -> None:
+        if not math.isfinite(value):
+            raise diverged(epoch, self.at.step, self.at.last_finite)
+        self.at.last_finite = (value, self.at.step)
+        self.at.window.reset()
+
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        """Evaluate and record the epoch's points (one host sync); the synced values."""
+        stepper, at = self.stepper, self.at
+        values = {"train_loss": at.window.mean()}
+        if counts_correct(stepper.objective):
+            values["train_accuracy"] = at.correct / self.n
+        values |= evaluate(stepper.model, self.data, stepper.objective, stepper.autocast, self.val_names)
+        synced = dict(zip(self.names, torch.stack([values[k].float() for k in self.names]).tolist(), strict=True))
+        elapsed = self.elapsed()
+        points = [Point(name, at.step, epoch, value, elapsed) for name, value in synced.items()]
+        at.epoch, at.next_batch = epoch, None
+        self.recorder.record([*points, Point("lr", at.step, epoch, self.lr, elapsed)], epoch=epoch, step=at.step)
+        self._close_window(synced["train_loss"], epoch)
+        at.correct.zero_()
+        self.schedule.after_epoch(synced)
+        return synced
+
+    def early_stop(self, epoch: int, synced: dict[str, float]) -> Outcome | None:
+        """The Outcome of a run that early stopping ends after this epoch, or None to go on."""
+        reason = self.stopper.should_stop(epoch, synced) if self.stopper else None
+        if reason is None:
+            return None
+        log.info("%s", reason)
+        return Outcome("succeeded", epoch, self.at.step, stopped_early=True, reason=reason)
+
+    def state(self) -> dict[str, Any]:
+        """A checkpoint of everything the rest of the run depends on (tensors, numbers and strings only)."""
+        return save_state(self.at, self.stepper, self.schedule, self.stopper, elapsed=self.elapsed())
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint."""
+        restore_state(state, self.at, self.stepper, self.schedule, self.stopper)
 
 
 def train(
@@ -207,51 +214,22 @@ def train(
     checkpointer: Checkpointer | None = None,
     resume: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Train the spec's model from the start or from a checkpoint, sending every epoch's metrics to the recorder."""
-    started = clock()
-    run = _build(spec, device)
-    at = _restore(run, resume) if resume is not None else _Position()
-    offset = at.elapsed  # the job's running time before this attempt
-    x, y = run.data.train.x, run.data.train.y
-    n = len(run.data.train)
-    while at.epoch < spec.epochs:
-        run.model.train()
-        lr = float(run.optimizer.param_groups[0]["lr"])
-        if at.next_batch is None:  # a new epoch, not one resumed from its middle
-            at.order = torch.randperm(n, generator=run.shuffle, device=device) if run.batch_size < n else None
-            at.loss_sum = torch.zeros((), device=device)
-            at.correct = torch.zeros((), device=device)
-        assert at.loss_sum is not None and at.correct is not None
-        for first in range(at.next_batch or 0, n, run.batch_size):
+    """Train the spec's model from the start or from a checkpoint, sending its metrics to the recorder."""
+    loop = Loop(spec, recorder, device, clock)
+    if resume is not None:
+        loop.restore(resume)
+    while loop.at.epoch < spec.epochs:
+        epoch = loop.at.epoch + 1
+        loop.stepper.model.train()
+        for xb, yb, _, last_in_epoch in loop.batches():
             if recorder.should_stop():
-                at.next_batch, at.elapsed = first, offset + clock() - started
                 if checkpointer is not None:
-                    checkpointer.save(_state(run, at))
-                return Outcome("stopped", at.epoch, at.step)
-            if at.order is None:
-                xb, yb = x, y
-            else:
-                index = at.order[first : first + run.batch_size]
-                xb, yb = x[index], y[index]
-            run.optimizer.zero_grad(set_to_none=True)
-            output = run.model(xb)
-            loss = run.objective.loss(output, run.objective.targets(yb))
-            loss.backward()
-            run.optimizer.step()
-            at.step += 1
-            at.loss_sum += run.objective.total(loss.detach(), len(xb))
-            if run.classify:
-                at.correct += (run.objective.predict(output.detach()) == yb).sum()
-        if run.scheduler is not None:
-            run.scheduler.step()
-        at.elapsed = offset + clock() - started
-        points = _epoch_points(run, at, n, lr)
-        at.epoch, at.next_batch = at.epoch + 1, None
-        recorder.record(points, epoch=at.epoch, step=at.step)
-        train_loss = points[0].value
-        if not math.isfinite(train_loss):
-            raise _diverged(at.epoch, at.step, at.last_finite)
-        at.last_finite = (train_loss, at.step)
+                    checkpointer.save(loop.state())
+                return Outcome("stopped", loop.at.epoch, loop.at.step)
+            loop.train_step(xb, yb, epoch=epoch, last_in_epoch=last_in_epoch)
+        stopped = loop.early_stop(epoch, loop.end_epoch(epoch))  # before a checkpoint, which keeps the stopper's best
+        if stopped is not None:
+            return stopped
         if checkpointer is not None and checkpointer.due():
-            checkpointer.save(_state(run, at))
-    return Outcome("succeeded", at.epoch, at.step)
+            checkpointer.save(loop.state())
+    return Outcome("succeeded", loop.at.epoch, loop.at.step)

@@ -51,8 +51,14 @@ def test_unknown_name_suggests_close_matches() -> None:
     [(loc, msg)] = errors_of(spec(loss={"name": "cross_entropi"}))
     assert loc == ("loss",)
     assert msg == (
-        "unknown loss 'cross_entropi': did you mean 'cross_entropy'? "
-        "known losses: bce_with_logits, cross_entropy, l1, mse"
+        "unknown loss 'cross_entropi': did you mean 'cross_entropy'? known losses: bce, bce_with_logits, "
+        "cosine_embedding, cross_entropy, focal, gaussian_nll, hinge_embedding, huber, kl_div, l1, margin_ranking, "
+        "mse, multi_margin, multilabel_margin, multilabel_soft_margin, nll, poisson_nll, rmse, smooth_l1, "
+        "soft_margin, sse, triplet_margin"
+    )
+    [(_, msg)] = errors_of(spec(optimizer={"name": "adamx"}))
+    assert msg.startswith(
+        "unknown optimizer 'adamx': did you mean 'adam', 'adamax' or 'radam'? known optimizers: adadelta, "
     )
 
 
@@ -94,18 +100,22 @@ def test_a_loss_that_does_not_fit_the_dataset_says_why_and_what_works() -> None:
     [problem] = caught.value.problems
     assert problem.loc == ("loss",)
     assert problem.msg == (
-        "loss 'bce_with_logits' needs one output per sample, but model 'mlp' on dataset 'digits' gives 10: "
-        "use 'cross_entropy' or a binary dataset"
+        "loss 'bce_with_logits' needs two classes or multi-label targets, but dataset 'digits' has 10 classes: "
+        "use 'cross_entropy', 'nll', 'kl_div' or 'multi_margin', "
+        "or a dataset such as 'breast_cancer', 'synthetic_multilabel' or 'synthetic_classification'"
     )
 
 
 @pytest.mark.parametrize(
     ("overrides", "needle"),
     [
-        ({"loss": {"name": "mse"}}, "loss 'mse' needs a real-valued target, but dataset 'digits' has 10 classes"),
+        (
+            {"loss": {"name": "mse"}},
+            "loss 'mse' needs a real-valued target or count targets, but dataset 'digits' has 10 classes",
+        ),
         (
             {"dataset": {"name": "thermometer"}},
-            "loss 'cross_entropy' needs class labels, but dataset 'thermometer' is a regression",
+            "loss 'cross_entropy' needs two classes or class labels, but dataset 'thermometer' is a regression",
         ),
         ({"model": {"name": "cifar_cnn"}}, "model 'cifar_cnn' needs 3x32x32 images, but dataset 'digits' gives 1x8x8"),
     ],
@@ -121,16 +131,14 @@ def test_fitting_specs_pass() -> None:
     assert fit_problems(JobSpec.model_validate(images)) == []
 
 
-def test_catalog_lists_every_component_with_bounds() -> None:
+def test_catalog_lists_every_component_with_bounds_tasks_and_description() -> None:
     catalog = build_catalog()
-    assert {entry["name"] for entry in catalog["losses"]} == {"mse", "l1", "cross_entropy", "bce_with_logits"}
-    assert {entry["name"] for entry in catalog["optimizers"]} == {"sgd", "adam"}
-    assert {entry["name"] for entry in catalog["datasets"]} == {
-        "thermometer",
-        "digits",
-        "synthetic_regression",
-        "synthetic_classification",
-        "synthetic_images",
+    assert {kind: len(entries) for kind, entries in catalog.items()} == {
+        "datasets": 15,
+        "models": 7,
+        "losses": 22,
+        "optimizers": 13,
+        "schedulers": 8,
     }
     sgd = next(entry for entry in catalog["optimizers"] if entry["name"] == "sgd")
     assert sgd["aliases"] == ["SGD"]
@@ -142,3 +150,20 @@ def test_catalog_lists_every_component_with_bounds() -> None:
         "type": "number",
     }
     assert sgd["parameters"]["momentum"]["exclusiveMaximum"] == 1.0
+    focal = next(entry for entry in catalog["losses"] if entry["name"] == "focal")
+    assert focal["tasks"] == ["binary_classification", "multiclass_classification", "multilabel_classification"]
+    assert focal["description"].startswith("Focal loss (Lin et al.): cross entropy scaled by (1 - p)^gamma")
+    assert focal["parameters"]["gamma"] == {
+        "default": 2.0,
+        "description": "Focusing strength; 0 is cross entropy.",
+        "maximum": 20.0,
+        "minimum": 0.0,
+        "type": "number",
+    }
+    mnist = next(entry for entry in catalog["datasets"] if entry["name"] == "mnist")
+    assert mnist["inputs"] == ["images"] and mnist["tasks"] == ["multiclass_classification"]
+    warmup = next(entry for entry in catalog["schedulers"] if entry["name"] == "linear_warmup")
+    then = [option["properties"]["name"]["const"] for option in warmup["parameters"]["then"]["anyOf"][0]["oneOf"]]
+    assert then == ["step", "multistep", "exponential", "cosine", "cosine_warm_restarts"]
+    assert "$ref" not in str(catalog)  # every entry stands alone
+    assert all(entry["description"] for entries in catalog.values() for entry in entries)

@@ -69,7 +69,7 @@ def test_digits_job_reaches_95_percent(stack: Stack) -> None:
     assert job["status"] == "succeeded", job["error"]
     assert job["metrics"]["val_accuracy"]["last"] >= 0.95
     history = stack.metrics(job["id"])["metrics"]
-    assert set(history) == {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr"}
+    assert set(history) == {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_top5_accuracy", "lr"}
     assert all(series["epoch"] == list(range(1, 21)) for series in history.values())
 
 

@@ -1,10 +1,12 @@
 """Bad input gets a 4xx problem+json that says what to fix, and stores and queues nothing."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from core.settings import get_settings
 from tests.service.conftest import Stored
 from tests.service.test_jobs_api import THERMOMETER
 
@@ -72,13 +74,15 @@ def test_non_finite_number_literals(client: TestClient, stored: Stored, literal:
         (
             DIGITS | {"loss": {"name": "crossentropy"}},
             ["body", "loss"],
-            "unknown loss 'crossentropy': did you mean 'cross_entropy'? "
-            "known losses: bce_with_logits, cross_entropy, l1, mse",
+            "unknown loss 'crossentropy': did you mean 'cross_entropy'? known losses: bce, bce_with_logits, "
+            "cosine_embedding, cross_entropy, focal, gaussian_nll, hinge_embedding, huber, kl_div, l1, margin_ranking, "
+            "mse, multi_margin, multilabel_margin, multilabel_soft_margin, nll, poisson_nll, rmse, smooth_l1, "
+            "soft_margin, sse, triplet_margin",
         ),
         (
             DIGITS | {"model": {"hidden": [64]}},
             ["body", "model"],
-            "model needs a 'name', one of: cifar_cnn, linear, mlp",
+            "model needs a 'name', one of: cifar_cnn, embedding_bag, lenet, linear, logistic, mlp, resnet18",
         ),
         ({k: v for k, v in DIGITS.items() if k != "loss"}, ["body", "loss"], "Field required"),
         (
@@ -99,18 +103,25 @@ def test_invalid_specs_name_the_field(client: TestClient, stored: Stored, body: 
     [
         (
             {"loss": {"name": "bce_with_logits"}},
-            "loss 'bce_with_logits' needs one output per sample, but model 'mlp' on dataset 'digits' gives 10: "
-            "use 'cross_entropy' or a binary dataset",
+            "loss 'bce_with_logits' needs two classes or multi-label targets, but dataset 'digits' has 10 classes: "
+            "use 'cross_entropy', 'nll', 'kl_div' or 'multi_margin', or a dataset such as 'breast_cancer', "
+            "'synthetic_multilabel' or 'synthetic_classification'",
         ),
         (
             {"loss": {"name": "mse"}},
-            "loss 'mse' needs a real-valued target, but dataset 'digits' has 10 classes: use 'cross_entropy', "
-            "or a regression dataset",
+            "loss 'mse' needs a real-valued target or count targets, but dataset 'digits' has 10 classes: use "
+            "'cross_entropy', 'nll', 'kl_div' or 'multi_margin', or a dataset such as 'thermometer', 'diabetes' or "
+            "'synthetic_regression'",
         ),
         (
             {"model": {"name": "cifar_cnn"}},
-            "model 'cifar_cnn' needs 3x32x32 images, but dataset 'digits' gives 1x8x8: use 'synthetic_images', "
-            "or model 'mlp' or 'linear'",
+            "model 'cifar_cnn' needs 3x32x32 images, but dataset 'digits' gives 1x8x8: use 'synthetic_images' or "
+            "'cifar10', or model 'resnet18' or 'mlp'",
+        ),
+        (
+            {"optimizer": {"name": "sparse_adam"}},
+            "optimizer 'sparse_adam' takes only sparse gradients, but model 'mlp' gives dense ones: use 'adam', or "
+            "model 'embedding_bag' with sparse true on a token dataset ('synthetic_tokens')",
         ),
     ],
 )
@@ -120,6 +131,31 @@ def test_parts_that_do_not_fit_are_refused_with_the_reason(
     body = problem_of(client.post("/jobs", json=DIGITS | overrides), 422)
     assert body["errors"][0]["msg"] == msg and body["detail"] == msg
     assert (stored.jobs(), stored.queued_messages()) == (0, 0)
+
+
+def test_a_torchvision_dataset_not_in_the_data_dir_is_a_422(
+    client: TestClient, stored: Stored, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADYARD_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    fashion = DIGITS | {"dataset": {"name": "fashion_mnist"}, "model": "lenet"}
+    body = problem_of(client.post("/jobs", json=fashion), 422)
+    assert body["type"] == "urn:gradyard:problem:spec-incompatible"
+    assert body["errors"] == [
+        {
+            "loc": ["body", "dataset"],
+            "msg": f"dataset 'fashion_mnist' is not in GRADYARD_DATA_DIR={tmp_path}: put the torchvision files there "
+            f"(expected {tmp_path}/FashionMNIST/raw/train-images-idx3-ubyte and the rest of torchvision's layout) "
+            "or set GRADYARD_DOWNLOAD_DATASETS=on",
+            "type": "dataset_missing",
+        }
+    ]
+    assert (stored.jobs(), stored.queued_messages()) == (0, 0)
+    monkeypatch.setenv("GRADYARD_DOWNLOAD_DATASETS", "on")  # a deployment with internet may fetch it at run time
+    get_settings.cache_clear()
+    assert (
+        client.post("/jobs", json=DIGITS | {"dataset": {"name": "fashion_mnist"}, "model": "lenet"}).status_code == 201
+    )
 
 
 def test_unknown_job_id_is_a_404_on_every_job_route(client: TestClient) -> None:

@@ -85,7 +85,16 @@ def test_racing_submits_cannot_pass_the_quota(limited: FastAPI, stored: Stored) 
             ["body", "model"],
             "the model's parameter count is 307,210, above this server's limit of 100,000",
         ),
-        ({"epochs": 600}, ["body", "epochs"], "the metric points it would record is 3,600, above this server's limit"),
+        (
+            {"epochs": 600, "dataset": "digits", "model": "mlp", "loss": "cross_entropy"},
+            ["body", "epochs"],
+            "the metric points it would record is 3,600, above this server's limit",  # 6 metrics a digits epoch
+        ),
+        (
+            {"epochs": 150, "log_every_steps": 1, "batch_size": 1},
+            ["body", "epochs"],
+            "the metric points it would record is 3,600, above this server's limit",  # 2 a step, 11 steps an epoch
+        ),
         (
             {"max_runtime_seconds": 7200},
             ["body", "max_runtime_seconds"],

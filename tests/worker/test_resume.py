@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from core.spec import JobSpec
-from tests.worker.test_engine import CPU, ListRecorder
+from tests.worker.recording import CPU, ListRecorder
 from worker.checkpoint import load_checkpoint, write_atomically
 from worker.engine import train
 
@@ -93,3 +93,38 @@ def test_checkpoints_load_tensors_only(tmp_path: Path) -> None:
     torch.save({"step": 1, "payload": NotAllowed()}, path)
     with pytest.raises(pickle.UnpicklingError):
         load_checkpoint(path, device=CPU)
+
+
+@pytest.mark.parametrize(
+    "scheduler",
+    [
+        {"name": "one_cycle", "max_lr": 0.05},
+        {"name": "linear_warmup", "warmup_steps": 10, "then": {"name": "cosine"}},
+        {"name": "cosine_warm_restarts", "T_0": 2},
+        {"name": "reduce_on_plateau", "metric": "val_centroid_accuracy", "patience": 0},
+    ],
+)
+def test_every_schedule_sampled_pairs_and_per_step_points_resume_exactly(
+    tmp_path: Path, scheduler: dict[str, Any]
+) -> None:
+    spec = JobSpec.model_validate(
+        {
+            "dataset": {"name": "synthetic_classification", "n_samples": 300},
+            "model": {"name": "mlp", "hidden": [16]},
+            "loss": "triplet_margin",  # draws triplets from the RNG every batch
+            "optimizer": {"name": "sgd", "lr": 0.01, "momentum": 0.9},
+            "scheduler": scheduler,
+            "early_stopping": {"metric": "val_loss", "patience": 3},
+            "log_every_steps": 3,
+            "epochs": 6,
+            "batch_size": 32,
+        }
+    )
+    whole = ListRecorder()
+    train(spec, whole, device=CPU)
+    first, checkpoints = ListRecorder(stop_after_checks=20), DiskCheckpointer(tmp_path, every_epoch=False)
+    assert train(spec, first, device=CPU, checkpointer=checkpoints).status == "stopped"
+    state = load_checkpoint(checkpoints.saved[-1], device=CPU)  # weights_only: every state must load safely
+    rest = ListRecorder()
+    assert train(spec, rest, device=CPU, resume=state).status == "succeeded"
+    assert history(first) | history(rest) == history(whole)

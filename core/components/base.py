@@ -1,0 +1,59 @@
+"""What every catalog component shares: strict parsing, the task vocabulary, and reusable bounded fields."""
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+Task = Literal[
+    "regression",
+    "count_regression",
+    "binary_classification",
+    "multiclass_classification",
+    "multilabel_classification",
+]
+Inputs = Literal["features", "images", "tokens"]
+Reduction = Literal["mean", "sum"]
+Normalize = Literal["none", "standard"]
+
+REGRESSION: tuple[Task, ...] = ("regression", "count_regression")
+CLASSES: tuple[Task, ...] = ("binary_classification", "multiclass_classification")
+ALL_TASKS: tuple[Task, ...] = (*REGRESSION, *CLASSES, "multilabel_classification")
+
+
+class Component(BaseModel):
+    """A catalog entry: strict (unknown fields refused) and finite (NaN and infinity refused)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    aliases: ClassVar[tuple[str, ...]] = ()
+    tasks: ClassVar[tuple[Task, ...]] = ()
+    inputs: ClassVar[tuple[Inputs, ...]] = ()
+
+
+def component_name(cls: type[Component]) -> str:
+    """The registry name of a component class (the value of its `name` literal)."""
+    annotation = cls.model_fields["name"].annotation
+    return str(annotation.__args__[0])  # type: ignore[union-attr]
+
+
+def _betas_in_unit(betas: tuple[float, float]) -> tuple[float, float]:
+    if not all(0.0 <= beta < 1.0 for beta in betas):
+        raise ValueError("betas must each be in [0, 1)")
+    return betas
+
+
+Betas = Annotated[tuple[float, float], AfterValidator(_betas_in_unit)]
+PositiveWeight = Annotated[float, Field(ge=0.0, le=1e6)]
+ClassWeights = Annotated[
+    list[PositiveWeight] | None,
+    Field(min_length=1, max_length=100_000, description="One weight per class (or label); null: equal."),
+]
+
+ValFraction: Any = Field(default=0.2, ge=0.0, le=0.9, description="Share of samples held out for validation.")
+NormalizeField: Any = Field(default="none", description="'standard': scale each feature by training-split statistics.")
+SampleCount: Any = Field(default=1000, ge=20, le=1_000_000, description="Number of generated samples.")
+FeatureCount: Any = Field(default=8, ge=1, le=4096, description="Number of input features.")
+LearningRate: Any = Field(default=1e-3, gt=0.0, le=10.0, description="Learning rate.")
+WeightDecay: Any = Field(default=0.0, ge=0.0, le=1.0, description="L2 penalty.")
+Eps: Any = Field(default=1e-8, gt=0.0, le=1.0, description="Added for numerical stability.")
+ReductionField: Any = Field(default="mean", description="'mean' over samples, or 'sum'.")

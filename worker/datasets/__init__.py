@@ -1,0 +1,1 @@
+"""Raw dataset arrays: bundled with scikit-learn, generated, or torchvision's files; worker.data splits them."""
