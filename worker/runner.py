@@ -53,11 +53,17 @@ def _resume_state(claimed: Claimed, device: torch.device) -> dict[str, Any] | No
     return state
 
 
-def _finish(claimed: Claimed, status: str, reason: str | None, error: str | None) -> None:
+def _finish(claimed: Claimed, status: str, reason: str | None, error: str | None, detail: str | None = None) -> None:
     def write() -> bool:
         with session_scope() as session:
             return repository.finish_job(
-                session, job_id=claimed.job_id, attempt=claimed.attempt, status=status, reason=reason, error=error
+                session,
+                job_id=claimed.job_id,
+                attempt=claimed.attempt,
+                status=status,
+                reason=reason,
+                error=error,
+                detail=detail,
             )
 
     # A database outage at the very end must not cost the job a rerun.
@@ -112,7 +118,8 @@ def _train(claimed: Claimed, shutdown: threading.Event, enqueue: Callable[[str],
     if why == "superseded":
         raise StaleAttempt(f"job {claimed.job_id} attempt {claimed.attempt} was superseded")
     if outcome.status == "succeeded":
-        _finish(claimed, "succeeded", None, None)
+        early = "stopped_early" if outcome.stopped_early else None
+        _finish(claimed, "succeeded", early, None, detail=outcome.reason)
     else:
         _end_stopped(claimed, why, outcome, enqueue)
     return why or outcome.status

@@ -71,9 +71,19 @@ def record_checkpoint(session: Session, *, job_id: str, attempt: int, path: str,
 
 
 def finish_job(
-    session: Session, *, job_id: str, attempt: int, status: str, reason: str | None = None, error: str | None = None
+    session: Session,
+    *,
+    job_id: str,
+    attempt: int,
+    status: str,
+    reason: str | None = None,
+    error: str | None = None,
+    detail: str | None = None,
 ) -> bool:
-    """End a running job with a terminal status, fenced by attempt; False when this attempt no longer owns it."""
+    """End a running job with a terminal status, fenced by attempt; False when this attempt no longer owns it.
+
+    `error` is for a failure (shown on the job); `detail` explains any other ending in the state log.
+    """
     now = utcnow()
     result = session.execute(
         update(Job)
@@ -82,7 +92,7 @@ def finish_job(
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         return False
-    log_event(session, job_id=job_id, status=status, attempt=attempt, reason=reason, detail=error)
+    log_event(session, job_id=job_id, status=status, attempt=attempt, reason=reason, detail=error or detail)
     return True
 
 

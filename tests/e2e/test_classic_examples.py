@@ -99,6 +99,9 @@ def test_early_stopping_ends_the_job_succeeded_before_its_last_epoch(stack: Stac
         "early_stopping": {"metric": "val_loss", "patience": 2, "min_delta": 1e-3},
     }
     job = stack.wait(stack.submit(stagnant))
-    assert job["status"] == "succeeded" and job["error"] is None
+    assert (job["status"], job["reason"], job["error"]) == ("succeeded", "stopped_early", None)
     assert job["progress"]["epoch"] == 3 and job["spec"]["epochs"] == 50
+    ended = stack.job(job["id"])["events"][-1]
+    assert ended["status"] == "succeeded"
+    assert ended["detail"].startswith("stopped early at epoch 3: val_loss did not improve by more than 0.001")
     assert stack.metrics(job["id"])["metrics"]["val_loss"]["epoch"] == [1, 2, 3]
