@@ -57,12 +57,14 @@ class CheckpointStore:
         job_id: str,
         attempt: int,
         every_seconds: float,
+        write_points: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.artifact_dir = artifact_dir
         self.job_id = job_id
         self.attempt = attempt
         self.every_seconds = every_seconds
+        self._write_points = write_points
         self._clock = clock
         self._last_saved = clock()
         self._current: Path | None = None
@@ -77,6 +79,9 @@ class CheckpointStore:
         written = self.artifact_dir / relative
         write_atomically(state, written)
         try:
+            # The points up to this step must be in SQL before the row names the checkpoint: a resume from it keeps
+            # only the points at or before its step, so a point still buffered here would be lost for good.
+            self._write_points()
             with session_scope() as session:
                 repository.record_checkpoint(
                     session, job_id=self.job_id, attempt=self.attempt, path=str(relative), step=int(state["step"])
@@ -91,10 +96,3 @@ class CheckpointStore:
         if previous is not None and previous != self._current:
             previous.unlink(missing_ok=True)
         self._last_saved = self._clock()
-
-    def prune(self, keep: str | None) -> None:
-        """Remove the job's checkpoint files but the one named (the job has ended; only its last state is kept)."""
-        directory = self.artifact_dir / "jobs" / self.job_id
-        for path in directory.glob("*.pt*") if directory.exists() else []:
-            if keep is None or path != self.artifact_dir / keep:
-                path.unlink(missing_ok=True)

@@ -74,7 +74,8 @@ class Reconciler:
             self.resend_orphans()
         except OperationalError as exc:
             log.warning("reconciler: database unreachable: %s", exc.orig)
-            self._trust_heartbeats_after = time.monotonic() + self.settings.heartbeat_timeout_seconds
+            # Heartbeats could not be written either: give workers two timeouts to write again after it returns.
+            self._trust_heartbeats_after = time.monotonic() + 2 * self.settings.heartbeat_timeout_seconds
         except Exception:  # the broker or anything else: the next pass tries again
             log.exception("reconciler pass failed")
 

@@ -95,6 +95,10 @@ class SqlRecorder:
         except OperationalError as exc:
             log.warning("job %s: database unreachable, points kept: %s", self.job_id, exc.orig)
 
+    def write_now(self) -> None:
+        """Write what is buffered now, from the caller's thread (before a checkpoint is recorded)."""
+        self._write_buffer()
+
     def _write_buffer(self) -> None:
         """Write the buffered points, progress and heartbeat in one fenced transaction (points kept if it fails)."""
         with self._lock:

@@ -109,6 +109,7 @@ def _train(claimed: Claimed, shutdown: threading.Event, enqueue: Callable[[str],
         job_id=claimed.job_id,
         attempt=claimed.attempt,
         every_seconds=settings.checkpoint_seconds,
+        write_points=recorder.write_now,
     )
     try:
         outcome = train(spec, recorder, device=device, checkpointer=checkpoints, resume=resume)

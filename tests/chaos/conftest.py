@@ -21,7 +21,7 @@ from tests.e2e.conftest import Stack, create_key, free_port, start_process, stop
 # Short timings, so that a lost worker is noticed in seconds; the production defaults are ten times longer.
 CHAOS_SETTINGS = {
     "GRADYARD_FLUSH_SECONDS": "0.2",
-    "GRADYARD_HEARTBEAT_TIMEOUT_SECONDS": "3",
+    "GRADYARD_HEARTBEAT_TIMEOUT_SECONDS": "5",
     "GRADYARD_RECONCILE_INTERVAL_SECONDS": "0.5",
     "GRADYARD_QUEUED_GRACE_SECONDS": "2",
     "GRADYARD_CHECKPOINT_SECONDS": "0",
