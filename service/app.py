@@ -12,7 +12,7 @@ from core.settings import get_settings
 from service.auth import authenticate, check_auth_setting
 from service.body_limits import BodyLimits
 from service.problems import install_problem_handlers
-from service.routes import jobs, meta, metrics
+from service.routes import dashboard, jobs, meta, metrics, plots
 
 log = logging.getLogger(__name__)
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
@@ -56,6 +56,9 @@ def create_app() -> FastAPI:
     app.include_router(metrics.router, dependencies=keyed)
     app.include_router(meta.catalog_router, dependencies=keyed)
     app.include_router(meta.router)
+    app.include_router(plots.router)
+    app.include_router(dashboard.router)
+    dashboard.mount_static(app)
     return app
 
 

@@ -1,5 +1,6 @@
 """The real stack as processes: the API under uvicorn and a Celery worker, over a real Redis and database."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -119,13 +120,10 @@ def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="module", params=DIALECTS)
-def stack(
-    request: pytest.FixtureRequest, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """The API and one worker as real processes, on SQLite and then on PostgreSQL."""
-    workdir = tmp_path_factory.mktemp(f"stack-{request.param}")
-    url, drop = create_database(request.param, workdir)
+@contextlib.contextmanager
+def running_stack(dialect: str, workdir: Path, redis_server: RedisServer) -> Iterator[Stack]:
+    """The API and one worker as processes on a fresh database of this dialect; stopped and dropped on exit."""
+    url, drop = create_database(dialect, workdir)
     port = free_port()
     env = os.environ | {
         "GRADYARD_DATABASE_URL": url,
@@ -148,3 +146,19 @@ def stack(
         stack.http.close()
         stop_processes(processes)
         drop()
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def stack(
+    request: pytest.FixtureRequest, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The API and one worker as real processes, on SQLite and then on PostgreSQL."""
+    with running_stack(request.param, tmp_path_factory.mktemp(f"stack-{request.param}"), redis_server) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def live_stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One API and worker on SQLite for the client, CLI and browser tests (the SQL is tested on both elsewhere)."""
+    with running_stack("sqlite", tmp_path_factory.mktemp("live-stack"), redis_server) as running:
+        yield running
