@@ -116,8 +116,10 @@ def show(
     progress = job["progress"]
     out.print(f"[bold]{job['name']}[/]  {job['id']}  {status_text(job['status'])}  attempt {job['attempt']}")
     out.print(f"epoch {progress['epoch']}/{progress['epochs']}, step {progress['step']}, ran {duration(job)}")
-    for label in ("created_at", "started_at", "finished_at"):
-        out.print(f"{label.replace('_at', ''):>8}: {job.get(label) or '-'}")
+    for event in job.get("events") or []:
+        why = " · ".join(str(event[k]) for k in ("reason", "detail") if event.get(k))
+        by = f" (by {event['actor']})" if event.get("actor") else ""
+        out.print(f"  {event['at']}  {status_text(event['status'])} attempt {event['attempt']}{by} {why}".rstrip())
     if job.get("error"):
         out.print(f"[red]error:[/] {job['error']}")
     out.print(Syntax(json.dumps(job["spec"], indent=2), "json", background_color="default"))

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response
 
 from core import repository
 from core.metrics import METRIC_NAMES, Series, downsample
+from service.auth import PrincipalDep
 from service.deps import SessionDep
 from service.plotting import ImageFormat, Size, compare_plot, job_plot, panels_for
 from service.problems import problem
@@ -40,6 +41,7 @@ def plot_job(
     job_id: str,
     fmt: ImageFormat,
     session: SessionDep,
+    principal: PrincipalDep,
     names: Annotated[str | None, Query(max_length=1000, description="Comma-separated metric names.")] = None,
     width: Width = 800,
     height: Height = None,
@@ -49,7 +51,7 @@ def plot_job(
     wanted = None if names is None else _split(names)
     if wanted is not None and (why := names_problem(wanted)):
         return _invalid("names", why, "metric_unknown")
-    job = repository.get_job(session, job_id=job_id)
+    job = repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
     series = repository.read_metrics(session, job_id=job_id, names=wanted, after_step=0)
     chosen = wanted or [name for name in METRIC_NAMES if name in series]
     size = Size(width, height or 100 + 220 * max(1, len(panels_for(chosen))))
@@ -62,6 +64,7 @@ def plot_job(
 def plot_comparison(
     fmt: ImageFormat,
     session: SessionDep,
+    principal: PrincipalDep,
     jobs: Annotated[str, Query(max_length=2000, description="Comma-separated job ids.")],
     metric: Annotated[str, Query(max_length=64, description="The metric to compare, e.g. val_loss.")],
     width: Width = 800,
@@ -78,7 +81,7 @@ def plot_comparison(
         return _invalid("jobs", f"at most {MAX_COMPARE_JOBS} jobs on one chart, not {len(job_ids)}", "jobs_too_many")
     lines = []
     for job_id in job_ids:
-        job = repository.get_job(session, job_id=job_id)
+        job = repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
         series = repository.read_metrics(session, job_id=job_id, names=[metric], after_step=0)
         lines.append((f"{job.name} ({job.id[:8]})", downsample(series.get(metric, Series()), PLOT_POINTS)))
     return _image(compare_plot(metric=metric, lines=lines, size=Size(width, height), fmt=fmt, log=log), fmt)

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from client import SpecFileError, load_spec
-from core.fit import check_fit
+from core.admission import check_spec
+from core.settings import Settings
 from core.spec import JobSpec
 
 EXAMPLES = sorted(
@@ -51,7 +52,7 @@ def test_there_are_examples_for_each_first_task() -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.name)
 def test_every_example_is_a_spec_the_api_accepts(path: Path) -> None:
     spec = JobSpec.model_validate(load_spec(path))
-    check_fit(spec)  # raises SpecRejected with the reason when the parts do not fit
+    check_spec(spec, Settings())  # raises SpecRejected with the reason when the parts do not fit or exceed a limit
 
 
 def test_sgd_and_adam_examples_differ_only_in_the_optimizer() -> None:

@@ -36,6 +36,8 @@ class Stack:
     ) -> None:
         self.env = env
         self.http = httpx.Client(base_url=base_url, timeout=10, headers={"Authorization": f"Bearer {key}"})
+        self.url = base_url
+        self.key = key
         self.processes = processes
         self.logs = logs
 

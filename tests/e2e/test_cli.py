@@ -17,20 +17,24 @@ pytestmark = pytest.mark.e2e
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def gradyard(*args: str, url: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `gradyard ARGS` as a process, the server named by GRADYARD_URL, with a wide terminal."""
-    env = os.environ | {"COLUMNS": "200", "GRADYARD_CONFIG": "/nonexistent/config.toml"}
-    if url is not None:
-        env["GRADYARD_URL"] = url
+def gradyard(
+    *args: str, url: str | None = None, key: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `gradyard ARGS` as a process, the server and key in GRADYARD_URL and GRADYARD_KEY, a wide terminal."""
+    env = {k: v for k, v in os.environ.items() if k != "GRADYARD_URL"}
+    env |= {"COLUMNS": "200", "GRADYARD_CONFIG": "/nonexistent/config.toml"}
+    env |= {"GRADYARD_URL": url} if url else {}
+    env |= {"GRADYARD_KEY": key} if key else {}
     return subprocess.run(
         [sys.executable, "-m", "cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=180
     )
 
 
 @pytest.fixture
-def url(live_stack: Stack) -> str:
-    """The live stack's base URL."""
-    return str(live_stack.http.base_url)
+def url(live_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The live stack's base URL; its key is in GRADYARD_KEY, as a user would export it."""
+    monkeypatch.setenv("GRADYARD_KEY", live_stack.key)
+    return live_stack.url
 
 
 def test_submit_follow_shows_progress_and_ends_with_the_job(url: str, live_stack: Stack) -> None:
@@ -135,3 +139,14 @@ def test_exit_codes_for_refusals_bad_files_and_no_server(url: str, tmp_path: Pat
     assert missing.returncode == 2 and "cannot read" in missing.stderr
     down = gradyard("jobs", "--url", f"http://127.0.0.1:{free_port()}", url=url)
     assert down.returncode == 4 and "no answer from" in down.stderr
+
+
+def test_a_missing_or_wrong_key_is_refused_with_exit_code_3(live_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GRADYARD_KEY", raising=False)
+    anonymous = gradyard("jobs", url=live_stack.url)
+    assert anonymous.returncode == 3
+    assert "401 Unauthorized: this route needs 'Authorization: Bearer <key>'" in anonymous.stderr
+    wrong = gradyard("jobs", "--key", "gy_wrong", url=live_stack.url)
+    assert wrong.returncode == 3 and "the key is unknown or revoked" in wrong.stderr
+    flagged = gradyard("jobs", "--key", live_stack.key, "--json", url=live_stack.url)
+    assert flagged.returncode == 0 and isinstance(json.loads(flagged.stdout), list)

@@ -11,8 +11,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def client(live_stack: Stack) -> Client:
-    """A client of the live stack (its URL given as the argument, as a user would)."""
-    return Client(str(live_stack.http.base_url))
+    """A client of the live stack (its URL and key given as the arguments, as a user would)."""
+    return Client(live_stack.url, live_stack.key)
 
 
 def test_submit_wait_and_read_the_history_as_columns_and_as_a_frame(client: Client) -> None:
@@ -51,6 +51,15 @@ def test_refusals_carry_the_problem(client: Client) -> None:
     assert refused.value.field_messages()[0].startswith("loss: loss 'bce_with_logits' needs one output per sample")
     with pytest.raises(ApiError, match="404 Job not found: no job has id 'nope'"):
         client.get("nope")
+
+
+def test_without_a_key_the_server_says_so(live_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADYARD_CONFIG", "/nonexistent/config.toml")
+    monkeypatch.delenv("GRADYARD_KEY", raising=False)
+    with pytest.raises(ApiError) as refused:
+        Client(live_stack.url).jobs()
+    assert refused.value.status == 401
+    assert refused.value.detail.startswith("this route needs 'Authorization: Bearer <key>'")
 
 
 def test_an_unreachable_server_is_reported_as_such() -> None:

@@ -43,16 +43,29 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser, live_stack: Stack) -> Iterator[Page]:
-    """A fresh page (no stored key) on the live stack; page errors fail the test."""
-    context = browser.new_context(base_url=str(live_stack.http.base_url), viewport={"width": 1280, "height": 860})
+def new_page(browser: Browser, live_stack: Stack, *, key: str | None) -> Iterator[Page]:
+    """A page on the live stack in a fresh browser context (its own localStorage); page errors fail the test."""
+    context = browser.new_context(base_url=live_stack.url, viewport={"width": 1280, "height": 860})
+    if key is not None:  # as if the user had pasted it once before
+        context.add_init_script(f"localStorage.setItem('gradyard.key', {key!r})")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     context.close()
     assert errors == []
+
+
+@pytest.fixture
+def page(browser: Browser, live_stack: Stack) -> Iterator[Page]:
+    """A page whose browser already holds the stack's key."""
+    yield from new_page(browser, live_stack, key=live_stack.key)
+
+
+@pytest.fixture
+def keyless_page(browser: Browser, live_stack: Stack) -> Iterator[Page]:
+    """A page in a browser that has never been given a key."""
+    yield from new_page(browser, live_stack, key=None)
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -136,7 +149,8 @@ def test_cancel_a_running_job_from_its_page(page: Page, live_stack: Stack) -> No
     expect(page.locator("h1 + .status")).to_have_text("cancelled", timeout=15_000)
     assert live_stack.job(job_id)["status"] == "cancelled"
     expect(page.locator("#cancel-job")).to_be_disabled()
-    expect(page.locator("ul.log li").last).to_contain_text("cancelled")
+    expect(page.locator("#state-log li").last).to_contain_text("cancelled")
+    expect(page.locator("#state-log li", has_text="cancel requested")).to_contain_text("by e2e")  # the key's user
     screenshot(page, "job-cancelled.png")
 
 
@@ -163,11 +177,19 @@ def test_compare_sgd_and_adam_on_one_chart(page: Page, live_stack: Stack) -> Non
     screenshot(page, "compare.png")
 
 
-def test_a_pasted_key_is_kept_and_sent_with_every_request(page: Page) -> None:
+def test_without_a_key_the_dashboard_asks_for_one_then_sends_it(keyless_page: Page, live_stack: Stack) -> None:
+    page = keyless_page
     page.goto("/")
-    page.fill("#key-input", "gy_test_key")
-    page.click("#key-form button")
+    expect(page.locator("#banner")).to_contain_text("This server needs an API key")
+    expect(page.locator("#jobs-table + p, .scroll + p")).to_contain_text("Cannot list jobs: this route needs")
+    screenshot(page, "no-key.png")
+    page.fill("#key-input", live_stack.key)
     with page.expect_request(lambda request: "/jobs?" in request.url) as listed:
+        page.click("#key-form button")
+    assert listed.value.all_headers().get("authorization") == f"Bearer {live_stack.key}"
+    expect(page.locator("#banner")).to_be_hidden()
+    expect(page.locator("#jobs-table tbody tr").first).to_be_visible()
+    with page.expect_request(lambda request: "/jobs?" in request.url) as again:
         page.reload()  # the key is kept in localStorage across loads
-    assert listed.value.all_headers().get("authorization") == "Bearer gy_test_key"
-    assert page.locator("#key-input").input_value() == "gy_test_key"
+    assert again.value.all_headers().get("authorization") == f"Bearer {live_stack.key}"
+    assert page.locator("#key-input").input_value() == live_stack.key

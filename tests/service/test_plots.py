@@ -5,11 +5,13 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from core import repository
 from core.db import session_scope
 from core.metrics import Point
+from tests.service.conftest import client_with_key, key_for
 
 
 def png_size(content: bytes) -> tuple[int, int]:
@@ -19,11 +21,22 @@ def png_size(content: bytes) -> tuple[int, int]:
     return width, height
 
 
-def make_job(name: str, *, classification: bool = True, epochs: int = 5) -> str:
-    """A job that has run `epochs` epochs: its points are written the way a worker writes them."""
+def owner_of(client: TestClient) -> str | None:
+    """The user id behind the key a test client sends."""
+    with session_scope() as session:
+        key = client.headers["authorization"].removeprefix("Bearer ")
+        principal = repository.principal_for_key(session, key=key)
+        assert principal is not None
+        return principal.user_id
+
+
+def make_job(client: TestClient, name: str, *, classification: bool = True, epochs: int = 5) -> str:
+    """A job of the client's user that has run `epochs` epochs: its points written the way a worker writes them."""
     spec = {"name": name, "epochs": 10, "dataset": {"name": "digits"}, "optimizer": {"name": "sgd"}}
     with session_scope() as session:
-        job = repository.create_job(session, name=name, spec=spec, idempotency_key=None, request_hash=None)
+        job = repository.create_job(
+            session, name=name, spec=spec, idempotency_key=None, request_hash=None, owner_id=owner_of(client)
+        )
         job_id = job.id
     with session_scope() as session:
         attempt = repository.claim_job(session, job_id=job_id)
@@ -43,7 +56,7 @@ def problem_of(response: Any, status: int) -> dict[str, Any]:
 
 
 def test_a_job_plot_is_a_png_of_the_asked_size(client: TestClient) -> None:
-    job_id = make_job("digits-adam")
+    job_id = make_job(client, "digits-adam")
     response = client.get(f"/jobs/{job_id}/plot.png", params={"width": 640, "height": 480})
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png" and response.headers["cache-control"] == "no-store"
@@ -51,14 +64,14 @@ def test_a_job_plot_is_a_png_of_the_asked_size(client: TestClient) -> None:
 
 
 def test_the_default_height_grows_with_the_panels(client: TestClient) -> None:
-    job_id = make_job("digits")
+    job_id = make_job(client, "digits")
     three = png_size(client.get(f"/jobs/{job_id}/plot.png").content)  # loss, accuracy, learning rate
     one = png_size(client.get(f"/jobs/{job_id}/plot.png", params={"names": "train_loss,val_loss"}).content)
     assert three == (800, 760) and one == (800, 320)
 
 
 def test_a_job_plot_as_svg_names_its_curves(client: TestClient) -> None:
-    job_id = make_job("thermo-like", classification=False)
+    job_id = make_job(client, "thermo-like", classification=False)
     response = client.get(f"/jobs/{job_id}/plot.svg", params={"log": "true", "width": 500})
     assert response.status_code == 200 and response.headers["content-type"] == "image/svg+xml"
     root = ET.fromstring(response.content)
@@ -72,14 +85,21 @@ def test_a_job_plot_as_svg_names_its_curves(client: TestClient) -> None:
 
 def test_a_job_without_points_still_draws(client: TestClient) -> None:
     with session_scope() as session:
-        job = repository.create_job(session, name="fresh", spec={"epochs": 3}, idempotency_key=None, request_hash=None)
+        job = repository.create_job(
+            session,
+            name="fresh",
+            spec={"epochs": 3},
+            idempotency_key=None,
+            request_hash=None,
+            owner_id=owner_of(client),
+        )
         job_id = job.id
     response = client.get(f"/jobs/{job_id}/plot.svg")
     assert response.status_code == 200 and "<!-- no points yet -->" in response.text
 
 
 def test_a_comparison_draws_one_line_per_job(client: TestClient) -> None:
-    sgd, adam = make_job("digits-sgd"), make_job("digits-adam")
+    sgd, adam = make_job(client, "digits-sgd"), make_job(client, "digits-adam")
     response = client.get("/compare/plot.svg", params={"jobs": f"{sgd},{adam}", "metric": "val_loss"})
     assert response.status_code == 200
     assert f"<!-- digits-sgd ({sgd[:8]}) -->" in response.text and f"<!-- digits-adam ({adam[:8]}) -->" in response.text
@@ -87,8 +107,21 @@ def test_a_comparison_draws_one_line_per_job(client: TestClient) -> None:
     assert png.headers["content-type"] == "image/png" and png_size(png.content) == (800, 300)
 
 
+def test_plots_need_a_key_and_show_only_the_caller_s_jobs(client: TestClient, app: FastAPI) -> None:
+    mine = make_job(client, "alice-job")
+    anonymous = client_with_key(app, None).get(f"/jobs/{mine}/plot.png")
+    assert problem_of(anonymous, 401)["detail"].startswith("this route needs 'Authorization: Bearer <key>'")
+    bob = client_with_key(app, key_for("bob"))
+    assert problem_of(bob.get(f"/jobs/{mine}/plot.svg"), 404)["detail"] == f"no job has id '{mine}'"
+    theirs = make_job(bob, "bob-job")
+    compare = client.get("/compare/plot.png", params={"jobs": f"{mine},{theirs}", "metric": "val_loss"})
+    assert problem_of(compare, 404)["detail"] == f"no job has id '{theirs}'"
+    admin = client_with_key(app, key_for("root", admin=True))
+    assert admin.get("/compare/plot.png", params={"jobs": f"{mine},{theirs}", "metric": "lr"}).status_code == 200
+
+
 def test_plots_of_unknown_jobs_are_404(client: TestClient) -> None:
-    known = make_job("known")
+    known = make_job(client, "known")
     assert problem_of(client.get("/jobs/nope/plot.png"), 404)["detail"] == "no job has id 'nope'"
     compare = client.get("/compare/plot.png", params={"jobs": f"{known},nope", "metric": "val_loss"})
     assert problem_of(compare, 404)["detail"] == "no job has id 'nope'"
@@ -120,7 +153,7 @@ def test_plots_of_unknown_jobs_are_404(client: TestClient) -> None:
 def test_bad_plot_requests_say_what_to_fix(
     client: TestClient, path: str, params: dict[str, Any], loc: list[str], message: str
 ) -> None:
-    job_id = make_job("j")
+    job_id = make_job(client, "j")
     resolved = {k: v.replace("{id}", job_id) if isinstance(v, str) else v for k, v in params.items()}
     body = problem_of(client.get(path.replace("{id}", job_id), params=resolved), 422)
     assert body["errors"][0]["loc"] == loc and body["errors"][0]["msg"].startswith(message)

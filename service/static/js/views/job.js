@@ -5,13 +5,16 @@ import { duration, el, number, progressBar, shortId, statusBadge } from "../dom.
 
 const POLL_MS = 1000;
 
+// The state log as the API keeps it: every transition, why, and who asked for it.
 function stateLog(job) {
-  const lines = [[job.created_at, "submitted: queued"]];
-  if (job.started_at) lines.push([job.started_at, `running (attempt ${job.attempt})`]);
-  if (job.cancel_requested) lines.push([null, "cancel requested"]);
-  if (job.finished_at) lines.push([job.finished_at, job.status]);
-  return el("ul", { class: "log" }, lines.map(([time, text]) =>
-    el("li", {}, time ? el("span", { class: "muted" }, `${new Date(time).toLocaleString()}  `) : "", text)));
+  const events = job.events || [];
+  return el("ul", { class: "log", id: "state-log" }, events.map((e) => el("li", {},
+    el("span", { class: "muted" }, `${new Date(e.at).toLocaleString()}  `),
+    statusBadge(e.status),
+    e.attempt ? ` attempt ${e.attempt}` : "",
+    e.reason ? ` · ${e.reason}` : "",
+    e.detail ? ` · ${e.detail}` : "",
+    e.actor ? el("span", { class: "muted" }, ` · by ${e.actor}`) : "")));
 }
 
 function summary(job) {
@@ -58,7 +61,8 @@ export function render(root, id) {
     cancel.disabled = TERMINAL.has(job.status) || job.cancel_requested;
     details.replaceChildren(
       el("div", {}, el("h2", {}, "Summary"), summary(job), el("h2", {}, "State log"), stateLog(job),
-        job.error ? el("p", { class: "error" }, job.error) : ""),
+        job.error ? el("p", { class: "error" }, job.error) : "",
+        job.restarts ? el("p", { class: "muted" }, `restarted ${job.restarts} time(s) after losing its worker`) : ""),
       el("div", {}, el("h2", {}, "Spec (as resolved)"), el("pre", { id: "spec" }, JSON.stringify(job.spec, null, 2))));
   }
 

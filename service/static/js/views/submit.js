@@ -5,7 +5,6 @@ import { el } from "../dom.js";
 import { SchemaField } from "../fields.js";
 
 const KINDS = [["dataset", "datasets"], ["model", "models"], ["loss", "losses"], ["optimizer", "optimizers"], ["scheduler", "schedulers"]];
-const TOP_LEVEL = ["name", "epochs", "batch_size", "seed", "device"];
 
 function componentSection(kind, entries, onChange) {
   const optional = kind === "scheduler";
@@ -90,7 +89,10 @@ export function render(root) {
       const [catalog, openapi] = await Promise.all([api("/catalog"), api("/openapi.json")]);
       const properties = openapi.components.schemas.JobSpec.properties;
       sections = KINDS.map(([kind, plural]) => componentSection(kind, catalog[plural], () => {}));
-      topFields = TOP_LEVEL.map((name) => new SchemaField([name], name, properties[name]));
+      // Every other field of the spec (epochs, batch size, seed, device, limits...), as the API's schema has them.
+      const kinds = new Set(KINDS.map(([kind]) => kind));
+      topFields = Object.keys(properties).filter((name) => !kinds.has(name))
+        .map((name) => new SchemaField([name], name, properties[name]));
       form.replaceChildren(
         el("div", { class: "form-grid" }, sections.map((s) => s.element),
           el("fieldset", {}, el("legend", {}, "training"), topFields.map((f) => f.element))),
