@@ -1,6 +1,6 @@
 """Plot images of metric histories: one job's curves, or one metric of several jobs, as PNG or SVG."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
@@ -17,6 +17,9 @@ MAX_COMPARE_JOBS = 12
 # Enough points for any screen; a 100,000-epoch history draws as fast as a short one.
 PLOT_POINTS = 2000
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The picture, PNG or SVG as the path asks.", "content": {t: {} for t in MEDIA_TYPES.values()}}
+}
 Width = Annotated[int, Query(ge=200, le=4000, description="Image width in pixels.")]
 Height = Annotated[int | None, Query(ge=150, le=4000, description="Image height in pixels (default: by panel count).")]
 Log = Annotated[bool, Query(description="Log-scale y axis.")]
@@ -36,7 +39,7 @@ def _split(raw: str) -> list[str]:
     return list(dict.fromkeys(part.strip() for part in raw.split(",") if part.strip()))
 
 
-@router.get("/jobs/{job_id}/plot.{fmt}", response_class=Response, responses={200: {"content": {"image/png": {}}}})
+@router.get("/jobs/{job_id}/plot.{fmt}", response_class=Response, responses=IMAGE_RESPONSES)
 def plot_job(
     job_id: str,
     fmt: ImageFormat,
@@ -60,7 +63,7 @@ def plot_job(
     return _image(job_plot(title=title, series=points, names=chosen, size=size, fmt=fmt, log=log), fmt)
 
 
-@router.get("/compare/plot.{fmt}", response_class=Response, responses={200: {"content": {"image/png": {}}}})
+@router.get("/compare/plot.{fmt}", response_class=Response, responses=IMAGE_RESPONSES)
 def plot_comparison(
     fmt: ImageFormat,
     session: SessionDep,
