@@ -157,10 +157,3 @@ def stack(
     """The API and one worker as real processes, on SQLite and then on PostgreSQL."""
     with running_stack(request.param, tmp_path_factory.mktemp(f"stack-{request.param}"), redis_server) as running:
         yield running
-
-
-@pytest.fixture(scope="session")
-def live_stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """One API and worker on SQLite for the client, CLI and browser tests (the SQL is tested on both elsewhere)."""
-    with running_stack("sqlite", tmp_path_factory.mktemp("live-stack"), redis_server) as running:
-        yield running

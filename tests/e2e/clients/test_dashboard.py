@@ -27,7 +27,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "dashboard"
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from tests.e2e.conftest import Stack, free_port
 from tests.e2e.test_training_jobs import LONG
 
 pytestmark = pytest.mark.e2e
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 def gradyard(
