@@ -33,9 +33,9 @@ export function duration(job) {
 
 // Accuracy where a job has one, else its validation loss, else its training loss.
 export function bestValidation(job) {
-  for (const name of ["val_accuracy", "val_loss", "train_loss"]) {
+  for (const [name, label] of [["val_accuracy", "val acc"], ["val_loss", "val loss"], ["train_loss", "train loss"]]) {
     const summary = job.metrics?.[name];
-    if (summary && summary.best !== null && summary.best !== undefined) return `${number(summary.best)} ${name}`;
+    if (summary && summary.best !== null && summary.best !== undefined) return `${number(summary.best)} ${label}`;
   }
   return "–";
 }

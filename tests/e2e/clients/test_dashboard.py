@@ -93,7 +93,7 @@ def test_the_jobs_table_shows_each_job_and_updates_itself(page: Page, live_stack
     cells = [text.strip() for text in row.locator("td").all_inner_texts()]
     assert cells[1:7] == ["table-adam", "succeeded", "digits", "mlp", "cross_entropy", "adam"]
     best = done["metrics"]["val_accuracy"]["best"]
-    assert cells[7] == f"{best:.4g} val_accuracy" and cells[8].endswith("3/3")
+    assert cells[7] == f"{best:.4g} val acc" and cells[8].endswith("3/3")
     later = live_stack.submit(DIGITS | {"name": "table-later", "epochs": 2})  # no reload: the table refreshes
     expect(page.locator(f'tr[data-job-id="{later}"] td').nth(1)).to_have_text("table-later", timeout=10_000)
     live_stack.wait(later)
