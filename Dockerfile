@@ -48,6 +48,7 @@ COPY core/ ./core/
 COPY service/ ./service/
 COPY worker/ ./worker/
 COPY cli/ ./cli/
+COPY client/ ./client/
 # Editable (-e), so the code runs from /app: core/migrate.py finds alembic.ini beside the packages (../alembic.ini
 # from core/), which a regular install into site-packages would leave behind. The editable finder maps only the four
 # packages, so /app/alembic never shadows the alembic library. Without --no-deps: every pin is already satisfied, so
@@ -84,6 +85,7 @@ COPY core/ ./core/
 COPY service/ ./service/
 COPY worker/ ./worker/
 COPY cli/ ./cli/
+COPY client/ ./client/
 # Editable for the same reason as in `api`.
 RUN pip install --no-cache-dir ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} -e '.[worker]'
 

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install: reruns skip pip until pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: install run lint test migrate clean
+.PHONY: install chromium run lint test migrate clean
 
 install: $(STAMP)
 
@@ -24,7 +24,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# The browser tests drive Debian's chromium through Playwright (no browser download); CI runs as root on Debian.
+chromium:
+	test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
+
+test: lint chromium
 	$(BIN)/pytest
 
 migrate: install

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.logging import RichHandler
 
+from cli import client_commands
 from cli.keys import keys_app
 from cli.redis_server import start_redis
 from cli.supervisor import Child, Supervisor
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 app.add_typer(keys_app, name="keys")
 log = logging.getLogger("gradyard")
+client_commands.register(app)
 
 API_STOP_SECONDS = 10.0
 # Celery's warm shutdown waits for the running job; past this the worker is killed and the job's heartbeat goes stale.
@@ -41,6 +43,7 @@ def main() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, at every start
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would bury the client verbs' output
 
 
 @app.command()

@@ -12,10 +12,12 @@ from core.settings import get_settings
 from service.auth import authenticate, check_auth_setting
 from service.body_limits import BodyLimits
 from service.problems import install_problem_handlers
-from service.routes import jobs, meta, metrics
+from service.routes import dashboard, jobs, meta, metrics, plots
 
 log = logging.getLogger(__name__)
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+# The dashboard's page (/) and files (/static/...) are public too: the browser loads them before the user pastes a key,
+# and they hold no data; every request they make for data carries the key like any client's.
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/"})
 
 
 def print_first_admin_key() -> None:
@@ -56,6 +58,9 @@ def create_app() -> FastAPI:
     app.include_router(metrics.router, dependencies=keyed)
     app.include_router(meta.catalog_router, dependencies=keyed)
     app.include_router(meta.router)
+    app.include_router(plots.router, dependencies=keyed)
+    app.include_router(dashboard.router)
+    dashboard.mount_static(app)
     return app
 
 

@@ -1,4 +1,5 @@
-"""The one-way import rule of the design: service and worker import core; core imports neither; no torch in the API."""
+"""The one-way import rule of the design: service and worker import core; core imports neither; no torch in the API;
+the client imports none of the server's packages."""
 
 import ast
 from pathlib import Path
@@ -10,6 +11,19 @@ FORBIDDEN = {
     "core": {"fastapi", "starlette", "torch", "torchvision", "service", "worker", "cli"},
     "service": {"torch", "torchvision", "worker", "cli", "sklearn", "numpy"},
     "worker": {"fastapi", "starlette", "service", "cli"},
+    # The client talks HTTP only: it runs where none of the server's packages are wanted.
+    "client": {
+        "torch",
+        "torchvision",
+        "core",
+        "service",
+        "worker",
+        "cli",
+        "fastapi",
+        "starlette",
+        "sqlalchemy",
+        "celery",
+    },
 }
 
 

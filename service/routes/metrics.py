@@ -26,7 +26,7 @@ class OrjsonResponse(Response):
         return orjson.dumps(content)
 
 
-def _names_problem(wanted: list[str]) -> str | None:
+def names_problem(wanted: list[str]) -> str | None:
     """Why these metric names cannot be served, or None when they can."""
     if not wanted:
         return "names is empty: give comma-separated metric names"
@@ -49,7 +49,7 @@ def read_metrics(
 ) -> Response:
     """A job's metric history: one columnar series per metric (step, epoch, value, time)."""
     wanted = None if names is None else [name.strip() for name in names.split(",") if name.strip()]
-    if wanted is not None and (why := _names_problem(wanted)):
+    if wanted is not None and (why := names_problem(wanted)):
         errors = [{"loc": ["query", "names"], "msg": why, "type": "metric_unknown"}]
         return problem(422, "Invalid request", f"query.names: {why}", kind="validation", errors=errors)
     job = repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())

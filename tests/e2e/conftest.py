@@ -1,5 +1,6 @@
 """The real stack as processes: the API under uvicorn and a Celery worker, over a real Redis and database."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -35,6 +36,8 @@ class Stack:
     ) -> None:
         self.env = env
         self.http = httpx.Client(base_url=base_url, timeout=10, headers={"Authorization": f"Bearer {key}"})
+        self.url = base_url
+        self.key = key
         self.processes = processes
         self.logs = logs
 
@@ -119,13 +122,10 @@ def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
             process.wait()
 
 
-@pytest.fixture(scope="module", params=DIALECTS)
-def stack(
-    request: pytest.FixtureRequest, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """The API and one worker as real processes, on SQLite and then on PostgreSQL."""
-    workdir = tmp_path_factory.mktemp(f"stack-{request.param}")
-    url, drop = create_database(request.param, workdir)
+@contextlib.contextmanager
+def running_stack(dialect: str, workdir: Path, redis_server: RedisServer) -> Iterator[Stack]:
+    """The API and one worker as processes on a fresh database of this dialect; stopped and dropped on exit."""
+    url, drop = create_database(dialect, workdir)
     port = free_port()
     env = os.environ | {
         "GRADYARD_DATABASE_URL": url,
@@ -149,3 +149,12 @@ def stack(
         stack.http.close()
         stop_processes(processes)
         drop()
+
+
+@pytest.fixture(scope="module", params=DIALECTS)
+def stack(
+    request: pytest.FixtureRequest, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The API and one worker as real processes, on SQLite and then on PostgreSQL."""
+    with running_stack(request.param, tmp_path_factory.mktemp(f"stack-{request.param}"), redis_server) as running:
+        yield running

@@ -1,0 +1,47 @@
+// The dashboard's router: #/ jobs, #/jobs/<id> one job, #/compare?jobs=..&metric=.., #/submit.
+import { getKey, setKey } from "./api.js";
+import * as compareView from "./views/compare.js";
+import * as jobView from "./views/job.js";
+import * as jobsView from "./views/jobs.js";
+import * as submitView from "./views/submit.js";
+
+const view = document.getElementById("view");
+const banner = document.getElementById("banner");
+let cleanup = () => {};
+
+function route() {
+  const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
+  const params = new URLSearchParams(query);
+  const job = path.match(/^\/jobs\/([^/]+)$/);
+  if (job) return { name: "jobs", render: (root) => jobView.render(root, decodeURIComponent(job[1])) };
+  if (path === "/compare") return { name: "compare", render: (root) => compareView.render(root, params) };
+  if (path === "/submit") return { name: "submit", render: (root) => submitView.render(root) };
+  return { name: "jobs", render: (root) => jobsView.render(root, params) };
+}
+
+function show() {
+  cleanup();
+  const { name, render } = route();
+  for (const link of document.querySelectorAll("[data-nav]")) link.classList.toggle("active", link.dataset.nav === name);
+  view.replaceChildren();
+  cleanup = render(view) || (() => {});
+}
+
+function showBanner(text) {
+  banner.textContent = text;
+  banner.hidden = !text;
+}
+
+const keyInput = document.getElementById("key-input");
+keyInput.value = getKey();
+document.getElementById("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  setKey(keyInput.value.trim());
+  showBanner("");
+  show();
+});
+window.addEventListener("gradyard:unauthorized", () =>
+  showBanner("This server needs an API key: paste yours in the box at the top right and press Save."),
+);
+window.addEventListener("hashchange", show);
+show();

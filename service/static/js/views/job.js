@@ -1,0 +1,110 @@
+// One job: its status and progress, live charts of every metric, its spec and state log, a cancel button.
+import { api, download, TERMINAL } from "../api.js";
+import { LineChart, PANELS } from "../charts.js";
+import { duration, el, number, progressBar, shortId, statusBadge } from "../dom.js";
+
+const POLL_MS = 1000;
+
+// The state log as the API keeps it: every transition, why, and who asked for it.
+function stateLog(job) {
+  const events = job.events || [];
+  return el("ul", { class: "log", id: "state-log" }, events.map((e) => el("li", {},
+    el("span", { class: "muted" }, `${new Date(e.at).toLocaleString()}  `),
+    statusBadge(e.status),
+    e.attempt ? ` attempt ${e.attempt}` : "",
+    e.reason ? ` · ${e.reason}` : "",
+    e.detail ? ` · ${e.detail}` : "",
+    e.actor ? el("span", { class: "muted" }, ` · by ${e.actor}`) : "")));
+}
+
+function summary(job) {
+  const names = Object.keys(job.metrics);
+  if (!names.length) return el("p", { class: "muted" }, "No points yet.");
+  return el("table", {},
+    el("thead", {}, el("tr", {}, ["metric", "last", "best", "best step"].map((c) => el("th", {}, c)))),
+    el("tbody", {}, names.map((name) => {
+      const m = job.metrics[name];
+      return el("tr", {}, el("td", {}, name), el("td", { class: "num" }, number(m.last)),
+        el("td", { class: "num" }, number(m.best)), el("td", { class: "num" }, number(m.best_step)));
+    })));
+}
+
+export function render(root, id) {
+  const series = {}; // name -> {epoch: [], value: []}, grown by incremental reads
+  const charts = new Map(); // panel title -> LineChart
+  let lastStep = 0;
+  let stopped = false;
+  const head = el("div", { class: "toolbar" });
+  const logToggle = el("input", { type: "checkbox", id: "log-scale", onchange: () => charts.forEach((c) => c.setLog(logToggle.checked)) });
+  const cancel = el("button", { class: "danger", id: "cancel-job", onclick: onCancel }, "Cancel job");
+  const chartGrid = el("div", { class: "charts" });
+  const details = el("div", { class: "cols" });
+  const problem = el("p", { class: "error" });
+  root.append(head, el("div", { class: "toolbar" },
+    el("label", {}, logToggle, " log scale"), cancel,
+    el("button", { onclick: () => download(`/jobs/${id}/plot.png`, `${shortId(id)}.png`) }, "Download PNG"),
+    el("button", { onclick: () => download(`/jobs/${id}/plot.svg`, `${shortId(id)}.svg`) }, "SVG"),
+    el("a", { href: `#/compare?jobs=${id}` }, "Compare with…")), problem, chartGrid, details);
+
+  async function onCancel() {
+    cancel.disabled = true;
+    try {
+      showJob(await api(`/jobs/${id}/cancel`, { method: "POST" }));
+    } catch (error) {
+      problem.textContent = `Cancel failed: ${error.message}`;
+    }
+  }
+
+  function showJob(job) {
+    head.replaceChildren(el("h1", { style: "margin:0" }, job.name), statusBadge(job.status), progressBar(job),
+      el("span", { class: "muted" }, `step ${job.progress.step} · ran ${duration(job)} · ${job.id}`));
+    cancel.disabled = TERMINAL.has(job.status) || job.cancel_requested;
+    details.replaceChildren(
+      el("div", {}, el("h2", {}, "Summary"), summary(job), el("h2", {}, "State log"), stateLog(job),
+        job.error ? el("p", { class: "error" }, job.error) : "",
+        job.restarts ? el("p", { class: "muted" }, `restarted ${job.restarts} time(s) after losing its worker`) : ""),
+      el("div", {}, el("h2", {}, "Spec (as resolved)"), el("pre", { id: "spec" }, JSON.stringify(job.spec, null, 2))));
+  }
+
+  function addPoints(metrics) {
+    for (const [name, s] of Object.entries(metrics)) {
+      const into = (series[name] ??= { epoch: [], value: [] });
+      into.epoch.push(...s.epoch);
+      into.value.push(...s.value);
+      lastStep = Math.max(lastStep, s.step[s.step.length - 1] ?? 0);
+    }
+    for (const panel of PANELS) {
+      const names = panel.names.filter((n) => series[n]);
+      if (!names.length) continue;
+      if (!charts.has(panel.title)) {
+        const box = el("div", { class: "chart", "data-panel": panel.title }, el("h3", {}, panel.title));
+        chartGrid.append(box);
+        charts.set(panel.title, new LineChart(box, names, { log: logToggle.checked }));
+      }
+      charts.get(panel.title).setTables(names.map((n) => [series[n].epoch, series[n].value]));
+    }
+  }
+
+  async function tick() {
+    try {
+      const job = await api(`/jobs/${id}`);
+      const { metrics } = await api(`/jobs/${id}/metrics?after_step=${lastStep}`);
+      if (stopped) return;
+      addPoints(metrics);
+      showJob(job);
+      problem.textContent = "";
+      if (TERMINAL.has(job.status)) return; // the job's last points were read after it ended: nothing more comes
+    } catch (error) {
+      problem.textContent = error.status === 404 ? `No job has id ${id}.` : `Cannot read the job: ${error.message}`;
+      if (error.status === 404) return;
+    }
+    if (!stopped) timer = setTimeout(tick, POLL_MS);
+  }
+
+  let timer = setTimeout(tick, 0);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    charts.forEach((chart) => chart.destroy());
+  };
+}

@@ -1,0 +1,195 @@
+"""The dashboard in headless Chromium (Debian's, driven by Playwright) against the real service.
+
+Each view is saved as a screenshot under test-artifacts/dashboard/ for a person to look at.
+"""
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e.conftest import Stack
+from tests.e2e.test_training_jobs import DIGITS, LONG
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "dashboard"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless; the suite downloads no browser."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            raise RuntimeError(f"{CHROMIUM} is missing: `make test` installs it (apt-get install -y chromium)")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def new_page(browser: Browser, live_stack: Stack, *, key: str | None) -> Iterator[Page]:
+    """A page on the live stack in a fresh browser context (its own localStorage); page errors fail the test."""
+    context = browser.new_context(base_url=live_stack.url, viewport={"width": 1280, "height": 860})
+    if key is not None:  # as if the user had pasted it once before
+        context.add_init_script(f"localStorage.setItem('gradyard.key', {key!r})")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == []
+
+
+@pytest.fixture
+def page(browser: Browser, live_stack: Stack) -> Iterator[Page]:
+    """A page whose browser already holds the stack's key."""
+    yield from new_page(browser, live_stack, key=live_stack.key)
+
+
+@pytest.fixture
+def keyless_page(browser: Browser, live_stack: Stack) -> Iterator[Page]:
+    """A page in a browser that has never been given a key."""
+    yield from new_page(browser, live_stack, key=None)
+
+
+def screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / name, full_page=True)
+
+
+def points(page: Page, selector: str) -> int:
+    return int(page.locator(selector).get_attribute("data-points") or 0)
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"not true after {timeout}s")
+
+
+def test_the_jobs_table_shows_each_job_and_updates_itself(page: Page, live_stack: Stack) -> None:
+    done = live_stack.wait(live_stack.submit(DIGITS | {"name": "table-adam", "epochs": 3}))
+    page.goto("/")
+    row = page.locator(f'tr[data-job-id="{done["id"]}"]')
+    cells = [text.strip() for text in row.locator("td").all_inner_texts()]
+    assert cells[1:7] == ["table-adam", "succeeded", "digits", "mlp", "cross_entropy", "adam"]
+    best = done["metrics"]["val_accuracy"]["best"]
+    assert cells[7] == f"{best:.4g} val acc" and cells[8].endswith("3/3")
+    later = live_stack.submit(DIGITS | {"name": "table-later", "epochs": 2})  # no reload: the table refreshes
+    expect(page.locator(f'tr[data-job-id="{later}"] td').nth(1)).to_have_text("table-later", timeout=10_000)
+    live_stack.wait(later)
+    screenshot(page, "jobs.png")
+
+
+def test_submit_through_the_form_shows_the_api_errors_then_the_job_training(page: Page, live_stack: Stack) -> None:
+    page.goto("/#/submit")
+    page.select_option("#f-dataset", "digits")
+    page.select_option("#f-model", "mlp")
+    page.select_option("#f-loss", "bce_with_logits")
+    page.select_option("#f-optimizer", "adam")
+    page.click("#submit-job")
+    loss_error = page.locator('fieldset[data-loc="loss"] .field-error').first
+    expect(loss_error).to_contain_text("loss 'bce_with_logits' needs one output per sample")
+    page.select_option("#f-loss", "cross_entropy")
+    page.fill("#f-optimizer-lr", "50")
+    page.fill("#f-epochs", "0")
+    page.click("#submit-job")
+    expect(page.locator('[data-loc="optimizer.lr"] .field-error')).to_have_text(
+        "Input should be less than or equal to 10"
+    )
+    expect(page.locator('[data-loc="epochs"] .field-error')).to_have_text("Input should be greater than or equal to 1")
+    screenshot(page, "submit-errors.png")
+
+    page.fill("#f-optimizer-lr", "0.001")
+    page.fill("#f-epochs", "60")
+    page.fill("#f-name", "form-digits")
+    page.click("#submit-job")
+    page.wait_for_url("**/#/jobs/*")
+    job_id = page.url.rsplit("/", 1)[1]
+    chart = '.chart[data-panel="Loss"]'
+    counts = [wait_until(lambda: points(page, chart) if page.locator(chart).count() else 0)]
+    while live_stack.job(job_id)["status"] != "succeeded" and len(set(counts)) < 3:
+        counts.append(points(page, chart))
+        time.sleep(0.2)
+    assert len(set(counts)) >= 3 and counts == sorted(counts), counts  # the chart gained points while it trained
+    job = live_stack.wait(job_id)
+    assert job["name"] == "form-digits" and job["spec"]["optimizer"]["lr"] == 0.001
+    expect(page.locator("h1 + .status")).to_have_text("succeeded", timeout=10_000)
+    wait_until(lambda: points(page, chart) == 2 * 60)  # train_loss and val_loss, every epoch
+    page.check("#log-scale")
+    assert page.locator(chart).get_attribute("data-log") == "true" and points(page, chart) == 120
+    screenshot(page, "job.png")
+
+
+def test_cancel_a_running_job_from_its_page(page: Page, live_stack: Stack) -> None:
+    job_id = live_stack.submit(LONG)
+    live_stack.wait(job_id, {"running"})
+    page.goto(f"/#/jobs/{job_id}")
+    expect(page.locator("h1 + .status")).to_have_text("running", timeout=10_000)
+    page.click("#cancel-job")
+    expect(page.locator("h1 + .status")).to_have_text("cancelled", timeout=15_000)
+    assert live_stack.job(job_id)["status"] == "cancelled"
+    expect(page.locator("#cancel-job")).to_be_disabled()
+    expect(page.locator("#state-log li").last).to_contain_text("cancelled")
+    expect(page.locator("#state-log li", has_text="cancel requested")).to_contain_text("by e2e")  # the key's user
+    screenshot(page, "job-cancelled.png")
+
+
+def test_compare_sgd_and_adam_on_one_chart(page: Page, live_stack: Stack) -> None:
+    sgd = live_stack.submit(DIGITS | {"name": "cmp-sgd", "optimizer": {"name": "sgd", "lr": 0.01}, "epochs": 10})
+    adam = live_stack.submit(DIGITS | {"name": "cmp-adam", "optimizer": {"name": "adam", "lr": 0.01}, "epochs": 10})
+    live_stack.wait(sgd), live_stack.wait(adam)
+    page.goto("/")
+    for job_id in (sgd, adam):
+        page.check(f'tr[data-job-id="{job_id}"] input[type=checkbox]')
+    page.click("text=Compare selected")
+    page.wait_for_url("**/#/compare?jobs=*")
+    wait_until(lambda: points(page, "#compare-chart") == 20)  # val_loss of both, 10 epochs each
+    assert page.locator("#compare-metric").input_value() == "val_loss"
+    legend = page.locator("#compare-chart .u-legend").inner_text()
+    assert f"cmp-sgd ({sgd[:8]})" in legend and f"cmp-adam ({adam[:8]})" in legend
+    page.select_option("#compare-metric", "val_accuracy")
+    wait_until(
+        lambda: (
+            page.locator("#compare-chart h3").inner_text() == "val_accuracy" and points(page, "#compare-chart") == 20
+        )
+    )
+    assert page.url.endswith("metric=val_accuracy")
+    screenshot(page, "compare.png")
+
+
+def test_without_a_key_the_dashboard_asks_for_one_then_sends_it(keyless_page: Page, live_stack: Stack) -> None:
+    page = keyless_page
+    page.goto("/")
+    expect(page.locator("#banner")).to_contain_text("This server needs an API key")
+    expect(page.locator("#jobs-table + p, .scroll + p")).to_contain_text("Cannot list jobs: this route needs")
+    screenshot(page, "no-key.png")
+    page.fill("#key-input", live_stack.key)
+    with page.expect_request(lambda request: "/jobs?" in request.url) as listed:
+        page.click("#key-form button")
+    assert listed.value.all_headers().get("authorization") == f"Bearer {live_stack.key}"
+    expect(page.locator("#banner")).to_be_hidden()
+    expect(page.locator("#jobs-table tbody tr").first).to_be_visible()
+    with page.expect_request(lambda request: "/jobs?" in request.url) as again:
+        page.reload()  # the key is kept in localStorage across loads
+    assert again.value.all_headers().get("authorization") == f"Bearer {live_stack.key}"
+    assert page.locator("#key-input").input_value() == live_stack.key
