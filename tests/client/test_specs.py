@@ -45,6 +45,7 @@ def test_there_are_examples_for_each_first_task() -> None:
         "cifar-cnn.json",
         "digits-adam.yaml",
         "digits-sgd.yaml",
+        "focal-imbalanced.yaml",
         "thermometer.yaml",
     ]
 
