@@ -42,6 +42,8 @@ class SqlRecorder:
         self._shutdown = shutdown or threading.Event()
         self._clock = clock
         self._lock = threading.Lock()
+        # One write at a time: write_now() must not return while the writer thread still has points in a transaction.
+        self._write_lock = threading.Lock()
         self._buffer: list[Point] = []
         self._progress = progress  # (epoch, step) until the loop records more: where a resumed attempt starts
         self._cancel_requested = False
@@ -101,6 +103,10 @@ class SqlRecorder:
 
     def _write_buffer(self) -> None:
         """Write the buffered points, progress and heartbeat in one fenced transaction (points kept if it fails)."""
+        with self._write_lock:
+            self._write_buffer_locked()
+
+    def _write_buffer_locked(self) -> None:
         with self._lock:
             points, self._buffer = self._buffer, []
             epoch, step = self._progress
