@@ -19,7 +19,7 @@ def test_submit_wait_and_read_the_history_as_columns_and_as_a_frame(client: Clie
     job = client.wait(client.submit(DIGITS | {"epochs": 5})["id"], poll_seconds=0.2, timeout=120)
     assert job["status"] == "succeeded" and job["progress"]["epoch"] == 5
     columns = client.metrics(job["id"])
-    assert set(columns) == {"train_loss", "val_loss", "train_accuracy", "val_accuracy", "lr"}
+    assert set(columns) == {"train_loss", "val_loss", "train_accuracy", "val_accuracy", "val_top5_accuracy", "lr"}
     assert columns["val_accuracy"]["epoch"] == [1, 2, 3, 4, 5]
     frame = client.metrics(job["id"], names=["train_loss", "val_accuracy"], as_frame=True)
     assert list(frame.columns) == ["epoch", "time", "train_loss", "val_accuracy"]
@@ -48,7 +48,9 @@ def test_refusals_carry_the_problem(client: Client) -> None:
     with pytest.raises(ApiError) as refused:
         client.submit(DIGITS | {"loss": "bce_with_logits"})
     assert refused.value.status == 422 and refused.value.title == "Spec cannot train"
-    assert refused.value.field_messages()[0].startswith("loss: loss 'bce_with_logits' needs one output per sample")
+    assert refused.value.field_messages()[0].startswith(
+        "loss: loss 'bce_with_logits' needs two classes or multi-label targets"
+    )
     with pytest.raises(ApiError, match="404 Job not found: no job has id 'nope'"):
         client.get("nope")
 

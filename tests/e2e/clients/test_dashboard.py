@@ -108,7 +108,7 @@ def test_submit_through_the_form_shows_the_api_errors_then_the_job_training(page
     page.select_option("#f-optimizer", "adam")
     page.click("#submit-job")
     loss_error = page.locator('fieldset[data-loc="loss"] .field-error').first
-    expect(loss_error).to_contain_text("loss 'bce_with_logits' needs one output per sample")
+    expect(loss_error).to_contain_text("loss 'bce_with_logits' needs two classes or multi-label targets")
     page.select_option("#f-loss", "cross_entropy")
     page.fill("#f-optimizer-lr", "50")
     page.fill("#f-epochs", "0")
