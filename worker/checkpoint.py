@@ -1,7 +1,6 @@
 """Checkpoints: written atomically (temp file, fsync, rename), recorded in the job row by a fenced write, loaded with
 weights_only=True from the path that row names (a path the service wrote, never one from a spec)."""
 
-import logging
 import os
 import time
 from collections.abc import Callable
@@ -9,12 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from sqlalchemy.exc import OperationalError
-
-from core import repository
-from core.db import session_scope
-
-log = logging.getLogger(__name__)
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -57,12 +50,14 @@ class CheckpointStore:
         job_id: str,
         attempt: int,
         every_seconds: float,
+        record: Callable[[str, int], bool],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.artifact_dir = artifact_dir
         self.job_id = job_id
         self.attempt = attempt
         self.every_seconds = every_seconds
+        self._record = record
         self._clock = clock
         self._last_saved = clock()
         self._current: Path | None = None
@@ -72,18 +67,12 @@ class CheckpointStore:
         return self._clock() - self._last_saved >= self.every_seconds
 
     def save(self, state: dict[str, Any]) -> None:
-        """Write the state, record it in the job row (fenced), then drop this attempt's previous file."""
+        """Write the state, have `record` name it in the job row (fenced), then drop this attempt's previous file."""
         relative = Path("jobs") / self.job_id / f"checkpoint-a{self.attempt}-s{state['step']}.pt"
         written = self.artifact_dir / relative
         write_atomically(state, written)
-        try:
-            with session_scope() as session:
-                repository.record_checkpoint(
-                    session, job_id=self.job_id, attempt=self.attempt, path=str(relative), step=int(state["step"])
-                )
-        except OperationalError as exc:
-            # The database is down: training goes on, and the row keeps naming the previous checkpoint.
-            log.warning("job %s: checkpoint at step %s not recorded: %s", self.job_id, state["step"], exc.orig)
+        if not self._record(str(relative), int(state["step"])):
+            # The database is down (or the job moved on): training goes on, the row keeps naming the previous one.
             if written != self._current:
                 written.unlink(missing_ok=True)
             return

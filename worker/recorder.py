@@ -42,6 +42,8 @@ class SqlRecorder:
         self._shutdown = shutdown or threading.Event()
         self._clock = clock
         self._lock = threading.Lock()
+        # One write at a time: a checkpoint's write must not commit while the writer thread holds earlier points.
+        self._write_lock = threading.Lock()
         self._buffer: list[Point] = []
         self._progress = progress  # (epoch, step) until the loop records more: where a resumed attempt starts
         self._cancel_requested = False
@@ -83,6 +85,18 @@ class SqlRecorder:
             self._writer.join()
         through_outage(self._write_buffer, what=f"job {self.job_id}: last points")
 
+    def record_checkpoint(self, path: str, step: int) -> bool:
+        """Name a checkpoint in the job row in the same transaction as every point recorded so far; False if not.
+
+        A resumed attempt records nothing before its checkpoint's step, so a row naming a checkpoint whose points were
+        still buffered would lose them for good if the worker died in between.
+        """
+        try:
+            return self._write_buffer(checkpoint=(path, step))
+        except OperationalError as exc:
+            log.warning("job %s: checkpoint at step %s not recorded: %s", self.job_id, step, exc.orig)
+            return False
+
     def _write_periodically(self) -> None:
         self._flush()
         while not self._closing.wait(self.flush_seconds):
@@ -95,20 +109,30 @@ class SqlRecorder:
         except OperationalError as exc:
             log.warning("job %s: database unreachable, points kept: %s", self.job_id, exc.orig)
 
-    def _write_buffer(self) -> None:
-        """Write the buffered points, progress and heartbeat in one fenced transaction (points kept if it fails)."""
-        with self._lock:
-            points, self._buffer = self._buffer, []
-            epoch, step = self._progress
-        try:
-            with session_scope() as session:
-                self._cancel_requested = repository.record_progress(
-                    session, job_id=self.job_id, attempt=self.attempt, points=points, epoch=epoch, step=step
-                )
-        except StaleAttempt:
-            log.warning("job %s attempt %s was superseded; its writes are refused", self.job_id, self.attempt)
-            self._superseded = True
-        except BaseException:
+    def _write_buffer(self, checkpoint: tuple[str, int] | None = None) -> bool:
+        """Write the buffered points, progress, heartbeat (and a checkpoint) in one fenced transaction; False if stale.
+
+        Points are kept for the next try if the write fails."""
+        with self._write_lock:
             with self._lock:
-                self._buffer[:0] = points
-            raise
+                points, self._buffer = self._buffer, []
+                epoch, step = self._progress
+            try:
+                with session_scope() as session:
+                    self._cancel_requested = repository.record_progress(
+                        session, job_id=self.job_id, attempt=self.attempt, points=points, epoch=epoch, step=step
+                    )
+                    if checkpoint is not None:
+                        path, at_step = checkpoint
+                        repository.record_checkpoint(
+                            session, job_id=self.job_id, attempt=self.attempt, path=path, step=at_step
+                        )
+            except StaleAttempt:
+                log.warning("job %s attempt %s was superseded; its writes are refused", self.job_id, self.attempt)
+                self._superseded = True
+                return False
+            except BaseException:
+                with self._lock:
+                    self._buffer[:0] = points
+                raise
+            return True

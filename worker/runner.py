@@ -103,6 +103,7 @@ def _train(claimed: Claimed, shutdown: threading.Event, enqueue: Callable[[str],
         job_id=claimed.job_id,
         attempt=claimed.attempt,
         every_seconds=settings.checkpoint_seconds,
+        record=recorder.record_checkpoint,  # with the points it covers, in one transaction
     )
     try:
         outcome = train(spec, recorder, device=device, checkpointer=checkpoints, resume=resume)
