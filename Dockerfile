@@ -1,11 +1,12 @@
-# gradyard images. Two targets from one file:
+# gradyard images. Three targets from one file:
 #   docker build --target api    -t gradyard-api .     # FastAPI service and `gradyard migrate`; no torch
 #   docker build --target worker -t gradyard-worker .  # Celery worker with torch (CUDA build from PyPI)
-# docker-compose.yml builds both. Plain `docker build .` builds the last stage, the worker.
+#   docker build --target flower -t gradyard-flower .  # Celery's monitor (the api image plus Flower)
+# docker-compose.yml builds all three. Plain `docker build .` builds the last stage, the worker.
 #
 # Only RUN/COPY/ENV features that the classic builder understands are used (no heredocs, no cache mounts), so
-# docker-compose 1.29's builder and BuildKit give the same image. `api` comes before `worker` on purpose: the classic
-# builder builds every stage before the target, so this order keeps torch out of an api-only build.
+# docker-compose 1.29's builder and BuildKit give the same image. `api` and `flower` come before `worker` on purpose:
+# the classic builder builds every stage before the target, so this order keeps torch out of their builds.
 
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
@@ -21,8 +22,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # The data directories must exist in the image, owned by gradyard: a named volume mounted there copies this ownership
 # on first use, whereas a path missing from the image is created root-owned and the non-root worker could not write.
 # A real home, because libraries (torch, matplotlib, pip) write caches under $HOME.
-RUN groupadd --system --gid 10001 gradyard \
- && useradd --system --uid 10001 --gid gradyard --create-home --home-dir /home/gradyard \
+RUN groupadd --gid 10001 gradyard \
+ && useradd --uid 10001 --gid gradyard --create-home --home-dir /home/gradyard \
         --shell /usr/sbin/nologin gradyard \
  && mkdir -p /var/lib/gradyard/data /var/lib/gradyard/artifacts \
  && chown -R gradyard:gradyard /var/lib/gradyard
@@ -33,9 +34,10 @@ WORKDIR /app
 # pyproject.toml changes, not on every source edit. (Installing "." needs the packages present, hence two steps.)
 COPY pyproject.toml ./
 RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-api = p['dependencies']; worker = api + p['optional-dependencies']['worker']; \
+extra = p['optional-dependencies']; api = p['dependencies']; \
 open('/tmp/requirements-api.txt', 'w').write('\n'.join(api) + '\n'); \
-open('/tmp/requirements-worker.txt', 'w').write('\n'.join(worker) + '\n')"
+open('/tmp/requirements-worker.txt', 'w').write('\n'.join(api + extra['worker']) + '\n'); \
+open('/tmp/requirements-monitor.txt', 'w').write('\n'.join(extra['monitor']) + '\n')"
 
 # --- api: FastAPI service, also runs the migrations -----------------------------------------------------------------
 FROM base AS api
@@ -63,6 +65,19 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${GRADYARD_PORT:-8000}/healthz', timeout=4)"
 CMD ["gradyard", "api"]
+
+# --- flower: Celery's own monitor, for `docker compose --profile monitor` ------------------------------------------
+FROM api AS flower
+
+USER root
+RUN pip install --no-cache-dir -r /tmp/requirements-monitor.txt
+USER gradyard
+EXPOSE 5555
+# Flower takes its options from FLOWER_* variables and the broker from CELERY_BROKER_URL. It refuses to start
+# without FLOWER_BASIC_AUTH (user:password): its pages list every job's arguments and can revoke tasks.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${FLOWER_PORT:-5555}/healthcheck', timeout=4)"
+CMD ["sh", "-c", "test -n \"$FLOWER_BASIC_AUTH\" || { echo 'flower: set FLOWER_BASIC_AUTH=user:password' >&2; exit 1; }; exec celery flower"]
 
 # --- worker: Celery worker with the training engine -----------------------------------------------------------------
 FROM base AS worker

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install: reruns skip pip until pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium run lint test migrate clean
+.PHONY: install chromium run lint test compose-test migrate clean
 
 install: $(STAMP)
 
@@ -30,6 +30,12 @@ chromium:
 
 test: lint chromium
 	$(BIN)/pytest
+
+# Builds the images and proves `docker compose up` on this machine: needs root (it installs Debian's docker.io,
+# docker-compose and debootstrap when missing and runs its own dockerd) and about 15 GB of disk while it runs.
+# Needs no .venv: the checks use the standard library only. See deploy/compose-test/run.sh.
+compose-test:
+	bash deploy/compose-test/run.sh
 
 migrate: install
 	$(BIN)/gradyard migrate

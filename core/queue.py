@@ -19,6 +19,7 @@ def make_celery(settings: Settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         worker_concurrency=1,  # one process per GPU (or per CPU worker)
+        worker_send_task_events=True,  # Flower (compose's `monitor` profile) sees tasks only through these events
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,  # the CLI's log handler writes to stdout; redirecting it would loop
         task_default_queue=settings.queue,
