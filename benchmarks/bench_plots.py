@@ -20,13 +20,13 @@ def history(epochs: int) -> dict[str, Series]:
     """A classification job's five series, one point per epoch, shaped like real curves."""
     series = {}
     for name in NAMES:
-        s = Series()
+        rows = []
         for epoch in range(1, epochs + 1):
             value = (
                 0.01 if name == "lr" else (math.exp(-epoch / epochs * 5) if "loss" in name else 1 - math.exp(-epoch))
             )
-            s.append(epoch, epoch, value, epoch * 0.01)
-        series[name] = s
+            rows.append((epoch, epoch, value, epoch * 0.01))
+        series[name] = Series.of(rows)
     return series
 
 

@@ -1,8 +1,12 @@
 """Metric points, columnar series, per-metric summaries and shape-keeping downsampling (pure Python, no SQL)."""
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass(frozen=True)
@@ -16,85 +20,105 @@ class Point:
     time: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class Series:
-    """One metric's history as parallel columns, the contract's wire shape."""
+    """One metric's history as parallel numpy columns, the contract's wire shape; a missing value is NaN."""
 
-    step: list[int] = field(default_factory=list)
-    epoch: list[int] = field(default_factory=list)
-    value: list[float | None] = field(default_factory=list)
-    time: list[float] = field(default_factory=list)
+    step: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+    epoch: NDArray[np.int64] = field(default_factory=lambda: np.empty(0, np.int64))
+    value: NDArray[np.float64] = field(default_factory=lambda: np.empty(0, np.float64))
+    time: NDArray[np.float64] = field(default_factory=lambda: np.empty(0, np.float64))
 
-    def append(self, step: int, epoch: int, value: float | None, time: float) -> None:
-        """Add one point at the end."""
-        self.step.append(step)
-        self.epoch.append(epoch)
-        self.value.append(value)
-        self.time.append(time)
-
-    def take(self, indices: list[int]) -> "Series":
-        """The points at these indices, in order."""
-        return Series(
-            [self.step[i] for i in indices],
-            [self.epoch[i] for i in indices],
-            [self.value[i] for i in indices],
-            [self.time[i] for i in indices],
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, int, float | None, float]]) -> "Series":
+        """A series from (step, epoch, value, time) rows; a None value becomes NaN."""
+        listed = list(rows)
+        if not listed:
+            return cls()
+        steps, epochs, values, times = zip(*listed, strict=True)
+        return cls(
+            np.array(steps, np.int64),
+            np.array(epochs, np.int64),
+            np.array([math.nan if v is None else v for v in values], np.float64),
+            np.array(times, np.float64),
         )
 
-    def as_dict(self) -> dict[str, list[Any]]:
-        """The wire shape: {"step": [...], "epoch": [...], "value": [...], "time": [...]}."""
+    @classmethod
+    def concat(cls, parts: Sequence["Series"]) -> "Series":
+        """The parts one after the other (they are in step order already)."""
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return cls()
+        return cls(
+            np.concatenate([p.step for p in parts]),
+            np.concatenate([p.epoch for p in parts]),
+            np.concatenate([p.value for p in parts]),
+            np.concatenate([p.time for p in parts]),
+        )
+
+    def __len__(self) -> int:
+        return int(self.step.shape[0])
+
+    def take(self, index: NDArray[np.intp] | NDArray[np.bool_] | slice) -> "Series":
+        """The points at these indices (or this mask or slice), in order."""
+        return Series(self.step[index], self.epoch[index], self.value[index], self.time[index])
+
+    def between(self, after_step: int, through_step: int | None = None) -> "Series":
+        """Only the points with after_step < step <= through_step (no upper bound when through_step is None)."""
+        lo = int(np.searchsorted(self.step, after_step, side="right"))
+        hi = len(self) if through_step is None else int(np.searchsorted(self.step, through_step, side="right"))
+        return self if (lo, hi) == (0, len(self)) else self.take(slice(lo, hi))
+
+    def as_dict(self) -> dict[str, NDArray[Any]]:
+        """The wire shape: {"step": [...], "epoch": [...], "value": [...], "time": [...]} (encode with orjson's numpy
+        option: NaN and infinities become null)."""
         return {"step": self.step, "epoch": self.epoch, "value": self.value, "time": self.time}
 
+    def to_lists(self) -> dict[str, list[Any]]:
+        """The wire shape as plain lists, non-finite values as None."""
+        values = [v if math.isfinite(v) else None for v in self.value.tolist()]
+        return {"step": self.step.tolist(), "epoch": self.epoch.tolist(), "value": values, "time": self.time.tolist()}
 
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
+
+def extreme_indices(values: NDArray[np.float64], buckets: int) -> NDArray[np.intp]:
+    """The index of each bucket's finite minimum and maximum, the values cut into this many equal buckets."""
+    n = values.shape[0]
+    if n == 0 or buckets <= 0:
+        return np.empty(0, np.intp)
+    width = -(-n // buckets)
+    finite = np.isfinite(values)
+    padded_low = np.full(buckets * width, np.inf)
+    padded_low[:n] = np.where(finite, values, np.inf)
+    padded_high = np.full(buckets * width, -np.inf)
+    padded_high[:n] = np.where(finite, values, -np.inf)
+    starts = np.arange(buckets) * width
+    lows = starts + padded_low.reshape(buckets, width).argmin(axis=1)
+    highs = starts + padded_high.reshape(buckets, width).argmax(axis=1)
+    found = np.concatenate([lows[np.isfinite(padded_low[lows])], highs[np.isfinite(padded_high[highs])]])
+    return found.astype(np.intp)
+
+
+def keep_shape(series: Series, max_points: int) -> NDArray[np.intp]:
+    """The indices that keep the series' shape in about max_points points: the first and last, each bucket's minimum
+    and maximum (so the global extremes survive) and every non-finite point, where a run diverged. Deterministic."""
+    n = len(series)
+    interior = series.value[1 : n - 1]
+    keep = [np.array([0, n - 1]), 1 + np.flatnonzero(~np.isfinite(interior))]
+    keep.append(1 + extreme_indices(interior, max(1, (max_points - 2) // 2)))
+    return np.unique(np.concatenate(keep))
 
 
 def downsample(series: Series, max_points: int) -> Series:
-    """At most about max_points points that keep the series' shape.
-
-    Min/max buckets: the first and last point, each bucket's minimum and maximum (so the global extremes survive),
-    and every non-finite point, which is where a run diverged. Deterministic: the same input gives the same output.
-    """
-    n = len(series.step)
-    if n <= max_points:
+    """At most about max_points points that keep the series' shape (see keep_shape)."""
+    if len(series) <= max_points:
         return series
-    keep = {0, n - 1}
-    keep.update(i for i in range(n) if not _finite(series.value[i]))
-    buckets = max(1, (max_points - 2) // 2)
-    for b in range(buckets):
-        lo, hi = 1 + b * (n - 2) // buckets, 1 + (b + 1) * (n - 2) // buckets
-        finite = [i for i in range(lo, hi) if _finite(series.value[i])]
-        if finite:
-            keep.add(min(finite, key=lambda i: series.value[i]))  # type: ignore[arg-type,return-value]
-            keep.add(max(finite, key=lambda i: series.value[i]))  # type: ignore[arg-type,return-value]
-    return series.take(sorted(keep))
+    return series.take(keep_shape(series, max_points))
 
 
 def maximizes(name: str) -> bool:
     """Whether a larger value of this metric is better (accuracies, F1, R^2) rather than smaller (losses, errors)."""
     return name.endswith(("accuracy", "precision", "recall", "f1", "r2"))
-
-
-def merge_summary(summary: dict[str, Any], points: list[Point]) -> dict[str, Any]:
-    """The per-metric summary (last, min, max, best and their steps, count) updated with new points."""
-    merged = {name: dict(entry) for name, entry in summary.items()}
-    for point in sorted(points, key=lambda p: p.step):
-        entry = merged.setdefault(point.name, {"count": 0})
-        entry["count"] += 1
-        if point.step >= entry.get("last_step", 0):
-            entry["last"], entry["last_step"] = (point.value if math.isfinite(point.value) else None), point.step
-        if not math.isfinite(point.value):
-            continue
-        if entry.get("min") is None or point.value < entry["min"]:
-            entry["min"] = point.value
-        if entry.get("max") is None or point.value > entry["max"]:
-            entry["max"] = point.value
-        best = entry.get("best")
-        better = best is None or (point.value > best if maximizes(point.name) else point.value < best)
-        if better:
-            entry["best"], entry["best_step"] = point.value, point.step
-    return merged
 
 
 METRIC_NAMES = (
@@ -114,3 +138,49 @@ METRIC_NAMES = (
     "val_centroid_accuracy",
     "val_ranking_accuracy",
 )
+
+
+def summary_of(series: Series, *, name: str) -> dict[str, Any]:
+    """The per-metric summary of a whole series, computed in one pass."""
+    n = len(series)
+    if n == 0:
+        return {"count": 0}
+    last = float(series.value[-1])
+    entry: dict[str, Any] = {
+        "count": n,
+        "last": last if math.isfinite(last) else None,
+        "last_step": int(series.step[-1]),
+    }
+    finite = np.flatnonzero(np.isfinite(series.value))
+    if finite.size == 0:
+        return entry
+    values = series.value[finite]
+    best_at = finite[int(values.argmax() if maximizes(name) else values.argmin())]  # the first best, as on write
+    entry |= {
+        "min": float(values.min()),
+        "max": float(values.max()),
+        "best": float(series.value[best_at]),
+        "best_step": int(series.step[best_at]),
+    }
+    return entry
+
+
+def _combine(earlier: dict[str, Any], later: dict[str, Any], *, name: str) -> dict[str, Any]:
+    """The summary of two stretches of one series, the later one's steps all after the earlier one's."""
+    entry = {"count": earlier.get("count", 0) + later["count"], "last": later["last"], "last_step": later["last_step"]}
+    if "min" not in earlier or "min" not in later:
+        return entry | {k: v for k, v in (earlier | later).items() if k in ("min", "max", "best", "best_step")}
+    entry |= {"min": min(earlier["min"], later["min"]), "max": max(earlier["max"], later["max"])}
+    improves = later["best"] > earlier["best"] if maximizes(name) else later["best"] < earlier["best"]
+    source = later if improves else earlier  # on a tie the earlier step stays best, as on a point-by-point scan
+    return entry | {"best": source["best"], "best_step": source["best_step"]}
+
+
+def merge_summaries(summary: dict[str, Any], history: dict[str, Series]) -> dict[str, Any]:
+    """The per-metric summaries (last, min, max, best and their steps, count) updated with newer points."""
+    merged = dict(summary)
+    for name, series in history.items():
+        if len(series):
+            later = summary_of(series, name=name)
+            merged[name] = _combine(summary[name], later, name=name) if name in summary else later
+    return merged

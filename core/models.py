@@ -1,9 +1,9 @@
-"""ORM models: the job row (the single truth of a job's state) and its metric points."""
+"""ORM models: the job row (the single truth of a job's state), its state log and its metric history."""
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.timeutil import UtcDateTime, utcnow
@@ -107,7 +107,8 @@ class JobEvent(Base):
 
 
 class MetricPoint(Base):
-    """One point of one metric series; the key (job_id, name, step) makes a re-written point a no-op."""
+    """One point of a series' hot tail, not yet packed into a chunk; the key (job_id, name, step) makes a re-written
+    point a no-op. Every step here is past the series' last chunk."""
 
     __tablename__ = "metric_point"
 
@@ -117,3 +118,21 @@ class MetricPoint(Base):
     epoch: Mapped[int] = mapped_column(Integer)
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     time: Mapped[float] = mapped_column(Float)
+
+
+class MetricChunk(Base):
+    """CHUNK_POINTS consecutive points of one series, packed (see core.chunks), with a rollup of its extremes."""
+
+    __tablename__ = "metric_chunk"
+
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("job.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_step: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    steps: Mapped[bytes] = mapped_column(LargeBinary)
+    epochs: Mapped[bytes] = mapped_column(LargeBinary)
+    values: Mapped[bytes] = mapped_column(LargeBinary)
+    times: Mapped[bytes] = mapped_column(LargeBinary)
+    rollup: Mapped[bytes] = mapped_column(LargeBinary)
+    nonfinite: Mapped[int] = mapped_column(Integer)

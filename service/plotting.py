@@ -39,19 +39,19 @@ def panels_for(names: Iterable[str]) -> list[tuple[str, list[str]]]:
 
 def _values(series: Series, log: bool) -> list[float]:
     """Values with gaps (NaN) where a value is missing, non-finite, or not drawable on a log axis."""
-    return [math.nan if v is None or not math.isfinite(v) or (log and v <= 0) else v for v in series.value]
+    return [math.nan if not math.isfinite(v) or (log and v <= 0) else v for v in series.value.tolist()]
 
 
 def _draw(axes: Axes, lines: list[tuple[str, Series]], *, title: str, log: bool) -> None:
     drawn = False
     for label, series in lines:
-        if series.step:
+        if len(series):
             axes.plot(
                 series.epoch,
                 _values(series, log),
                 label=label,
                 linewidth=1.5,
-                marker="." if len(series.step) < 30 else None,
+                marker="." if len(series) < 30 else None,
             )
             drawn = True
     axes.set_title(title, fontsize=10)

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidCursor, JobNotFound
-from core.models import ACTIVE_STATUSES, Job, MetricPoint
+from core.models import ACTIVE_STATUSES, Job, MetricChunk, MetricPoint
 from core.repository.events import log_event
 from core.timeutil import utcnow
 
@@ -64,6 +64,7 @@ def count_active_jobs(session: Session, *, owner_id: str) -> int:
 def delete_job(session: Session, *, job_id: str) -> None:
     """Remove a job and its points (used when a submit cannot be queued, so nothing is half-stored)."""
     session.execute(delete(MetricPoint).where(MetricPoint.job_id == job_id))
+    session.execute(delete(MetricChunk).where(MetricChunk.job_id == job_id))
     session.execute(delete(Job).where(Job.id == job_id))
 
 

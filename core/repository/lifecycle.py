@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.errors import StaleAttempt
-from core.metrics import Point, merge_summary
+from core.metrics import Point, merge_summaries
 from core.models import Job
 from core.repository.events import log_event
 from core.repository.points import delete_points_after, insert_points
@@ -43,12 +43,12 @@ def record_progress(session: Session, *, job_id: str, attempt: int, points: list
     if row is None:
         raise StaleAttempt(f"job {job_id} attempt {attempt} no longer owns the job")
     summary, cancel_requested = row
+    stored = insert_points(session, job_id=job_id, points=points)
     session.execute(
         update(Job)
         .where(*_owned(job_id, attempt))
-        .values(heartbeat_at=utcnow(), epoch=epoch, step=step, summary=merge_summary(summary or {}, points))
+        .values(heartbeat_at=utcnow(), epoch=epoch, step=step, summary=merge_summaries(summary or {}, stored))
     )
-    insert_points(session, job_id=job_id, points=points)
     return bool(cancel_requested)
 
 

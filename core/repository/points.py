@@ -1,61 +1,275 @@
-"""Metric points: idempotent batch inserts, columnar reads, and rewinding a history to a checkpoint."""
+"""Metric histories in SQL: a hot tail of rows per series, packed into chunks of CHUNK_POINTS as it fills.
 
-from collections.abc import Sequence
+Writes are idempotent per (job_id, name, step): a point at or before a series' last chunk is one already stored, and a
+point in the hot tail is inserted with insert-or-ignore. Reads join each series' chunks and its tail; a downsampled
+read of a long series reads only its chunks' rollups.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, delete, select
+from sqlalchemy import Insert, Select, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.metrics import Point, Series, merge_summary
-from core.models import MetricPoint
+from core.chunks import CHUNK_POINTS, PackedChunk, Rollup, downsample_segments, split, unpack, unpack_rollups
+from core.metrics import Point, Series, downsample, summary_of
+from core.models import MetricChunk, MetricPoint
+
+NO_STEP = -1  # below every step: steps count from 1, and a resumed history may start again from 0
 
 
-def insert_points(session: Session, *, job_id: str, points: Sequence[Point]) -> None:
-    """Insert points; a point whose (job_id, name, step) exists already is skipped, so a retry never duplicates."""
-    if not points:
-        return
+def _insert_ignoring_duplicates(session: Session) -> Insert:
     dialect = session.get_bind().dialect.name
-    statement: Insert
     if dialect == "postgresql":
-        statement = postgresql.insert(MetricPoint).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(MetricPoint).on_conflict_do_nothing()
-    else:  # pragma: no cover - only the two databases above are supported
-        raise NotImplementedError(f"database '{dialect}' is not supported")
+        return postgresql.insert(MetricPoint).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(MetricPoint).on_conflict_do_nothing()
+    raise NotImplementedError(f"database '{dialect}' is not supported")  # pragma: no cover
+
+
+def _insert_rows(session: Session, *, job_id: str, name: str, series: Series) -> None:
+    if not len(series):
+        return
     rows: list[dict[str, Any]] = [
-        {"job_id": job_id, "name": p.name, "step": p.step, "epoch": p.epoch, "value": p.value, "time": p.time}
-        for p in points
+        {"job_id": job_id, "name": name, "step": s, "epoch": e, "value": v, "time": t}
+        for s, e, v, t in zip(
+            series.step.tolist(), series.epoch.tolist(), series.value.tolist(), series.time.tolist(), strict=True
+        )
     ]
-    session.execute(statement, rows)
+    session.execute(_insert_ignoring_duplicates(session), rows)
+
+
+def _insert_chunks(session: Session, *, job_id: str, name: str, chunks: list[PackedChunk]) -> None:
+    if chunks:
+        session.execute(insert(MetricChunk), [{"job_id": job_id, "name": name, **vars(c)} for c in chunks])
+
+
+def _by_name(points: Iterable[Point]) -> dict[str, Series]:
+    """Each series' points in step order, one per step (the first given wins, as insert-or-ignore would)."""
+    grouped: dict[str, dict[int, Point]] = defaultdict(dict)
+    for point in points:
+        grouped[point.name].setdefault(point.step, point)
+    return {
+        name: Series.of((p.step, p.epoch, p.value, p.time) for _, p in sorted(by_step.items()))
+        for name, by_step in grouped.items()
+    }
+
+
+def _tail(session: Session, *, job_id: str, name: str) -> Series:
+    query = (
+        select(MetricPoint.step, MetricPoint.epoch, MetricPoint.value, MetricPoint.time)
+        .where(MetricPoint.job_id == job_id, MetricPoint.name == name)
+        .order_by(MetricPoint.step)
+    )
+    return Series.of((step, epoch, value, time) for step, epoch, value, time in session.execute(query))
+
+
+def insert_points(session: Session, *, job_id: str, points: Sequence[Point]) -> dict[str, Series]:
+    """Store points and return those that were new; a point whose (job_id, name, step) is stored already is skipped,
+    so a retry never duplicates.
+
+    A series' points arrive in step order (a resumed attempt first rewinds to its checkpoint), so a point at or before
+    the series' last stored step is one stored already. A series whose tail reaches CHUNK_POINTS has it packed into
+    chunks in the same transaction; a batch that brings many points at once goes straight into chunks.
+    """
+    if not points:
+        return {}
+    packed_through: dict[str, int] = {
+        name: last
+        for name, last in session.execute(
+            select(MetricChunk.name, func.max(MetricChunk.last_step))
+            .where(MetricChunk.job_id == job_id)
+            .group_by(MetricChunk.name)
+        )
+    }
+    tails: dict[str, tuple[int, int]] = {
+        name: (size, last)
+        for name, size, last in session.execute(
+            select(MetricPoint.name, func.count(), func.max(MetricPoint.step))
+            .where(MetricPoint.job_id == job_id)
+            .group_by(MetricPoint.name)
+        )
+    }
+    stored: dict[str, Series] = {}
+    for name, series in _by_name(points).items():
+        tail_size, tail_last = tails.get(name, (0, NO_STEP))
+        fresh = stored[name] = series.between(max(packed_through.get(name, NO_STEP), tail_last))
+        if tail_size + len(fresh) < CHUNK_POINTS:
+            _insert_rows(session, job_id=job_id, name=name, series=fresh)
+            continue
+        tail = _tail(session, job_id=job_id, name=name)
+        chunks, rest = split(Series.concat([tail, fresh]))
+        session.execute(delete(MetricPoint).where(MetricPoint.job_id == job_id, MetricPoint.name == name))
+        _insert_chunks(session, job_id=job_id, name=name, chunks=chunks)
+        _insert_rows(session, job_id=job_id, name=name, series=rest)
+    return stored
 
 
 def delete_points_after(session: Session, *, job_id: str, step: int) -> dict[str, Any]:
     """Drop the points past a step and return the summary of those that remain."""
     session.execute(delete(MetricPoint).where(MetricPoint.job_id == job_id, MetricPoint.step > step))
-    remaining = session.execute(
-        select(MetricPoint.name, MetricPoint.step, MetricPoint.epoch, MetricPoint.value, MetricPoint.time)
-        .where(MetricPoint.job_id == job_id)
-        .execution_options(yield_per=10_000)
-    )
-    return merge_summary({}, [Point(n, s, e, v if v is not None else float("nan"), t) for n, s, e, v, t in remaining])
+    cut = (MetricChunk.job_id == job_id, MetricChunk.first_step <= step, MetricChunk.last_step > step)
+    straddling = session.execute(_chunk_columns().where(*cut)).all()
+    session.execute(delete(MetricChunk).where(MetricChunk.job_id == job_id, MetricChunk.last_step > step))
+    for name, _, steps, epochs, values, times in straddling:
+        kept = unpack([steps], [epochs], [values], [times]).between(NO_STEP, step)
+        _insert_rows(session, job_id=job_id, name=name, series=kept)
+    history = read_metrics(session, job_id=job_id, names=None, after_step=NO_STEP)
+    return {name: summary_of(series, name=name) for name, series in history.items()}
 
 
 def metric_names(session: Session, *, job_id: str) -> list[str]:
     """The names of the metrics a job has recorded."""
-    return sorted(session.scalars(select(MetricPoint.name).where(MetricPoint.job_id == job_id).distinct()))
+    chunked = select(MetricChunk.name).where(MetricChunk.job_id == job_id)
+    tail = select(MetricPoint.name).where(MetricPoint.job_id == job_id)
+    return sorted(set(session.scalars(chunked.union(tail))))
 
 
-def read_metrics(session: Session, *, job_id: str, names: Sequence[str] | None, after_step: int) -> dict[str, Series]:
-    """A job's history as one columnar series per metric, ordered by step, only steps after after_step."""
-    query = (
-        select(MetricPoint.name, MetricPoint.step, MetricPoint.epoch, MetricPoint.value, MetricPoint.time)
-        .where(MetricPoint.job_id == job_id, MetricPoint.step > after_step)
-        .order_by(MetricPoint.name, MetricPoint.step)
+def _chunk_columns() -> Select[str, int, bytes, bytes, bytes, bytes]:
+    return select(
+        MetricChunk.name,
+        MetricChunk.first_step,
+        MetricChunk.steps,
+        MetricChunk.epochs,
+        MetricChunk.values,
+        MetricChunk.times,
     )
-    if names is not None:
-        query = query.where(MetricPoint.name.in_(names))
-    series: dict[str, Series] = {}
-    for name, step, epoch, value, time in session.execute(query):
-        series.setdefault(name, Series()).append(step, epoch, value, time)
-    return series
+
+
+def _window(query: Any, model: Any, *, job_id: str, names: Sequence[str] | None) -> Any:
+    query = query.where(model.job_id == job_id)
+    return query if names is None else query.where(model.name.in_(names))
+
+
+def _tails(
+    session: Session, *, job_id: str, names: Sequence[str] | None, after_step: int, through_step: int | None
+) -> dict[str, Series]:
+    query = select(MetricPoint.name, MetricPoint.step, MetricPoint.epoch, MetricPoint.value, MetricPoint.time)
+    query = _window(query, MetricPoint, job_id=job_id, names=names).where(MetricPoint.step > after_step)
+    if through_step is not None:
+        query = query.where(MetricPoint.step <= through_step)
+    rows: dict[str, list[tuple[int, int, float | None, float]]] = defaultdict(list)
+    for name, step, epoch, value, time in session.execute(query.order_by(MetricPoint.name, MetricPoint.step)):
+        rows[name].append((step, epoch, value, time))
+    return {name: Series.of(points) for name, points in rows.items()}
+
+
+def _chunk_window(query: Any, *, after_step: int, through_step: int | None) -> Any:
+    query = query.where(MetricChunk.last_step > after_step)
+    if through_step is not None:
+        query = query.where(MetricChunk.first_step <= through_step)
+    return query.order_by(MetricChunk.name, MetricChunk.first_step)
+
+
+def _full_series(
+    session: Session, *, job_id: str, names: Sequence[str] | None, after_step: int, through_step: int | None
+) -> dict[str, Series]:
+    """Every point in the window, each series' chunks unpacked in one join per column, then its tail."""
+    query = _window(_chunk_columns(), MetricChunk, job_id=job_id, names=names)
+    columns: dict[str, tuple[list[bytes], ...]] = defaultdict(lambda: ([], [], [], []))
+    for name, _, *packed in session.execute(_chunk_window(query, after_step=after_step, through_step=through_step)):
+        for column, data in zip(columns[name], packed, strict=True):
+            column.append(data)
+    tails = _tails(session, job_id=job_id, names=names, after_step=after_step, through_step=through_step)
+    history: dict[str, Series] = {}
+    for name in sorted(set(columns) | set(tails)):
+        parts = [unpack(*columns[name]).between(after_step, through_step)] if name in columns else []
+        parts += [tails[name]] if name in tails else []
+        history[name] = Series.concat(parts)
+    return history
+
+
+def read_metrics(
+    session: Session,
+    *,
+    job_id: str,
+    names: Sequence[str] | None,
+    after_step: int,
+    through_step: int | None = None,
+    max_points: int | None = None,
+) -> dict[str, Series]:
+    """A job's history as one columnar series per metric, in step order, with after_step < step <= through_step.
+
+    With max_points, each series keeps its shape in about that many points (first, last, extremes, non-finite). A
+    series with enough chunks is downsampled from their rollups, reading in full only the chunks at its ends and any
+    with non-finite values, so a million-point history costs about a thousand small rows.
+    """
+    if max_points is None:
+        return _full_series(session, job_id=job_id, names=names, after_step=after_step, through_step=through_step)
+    index = session.execute(
+        _chunk_window(
+            _window(
+                select(
+                    MetricChunk.name,
+                    MetricChunk.first_step,
+                    MetricChunk.last_step,
+                    MetricChunk.count,
+                    MetricChunk.rollup,
+                    MetricChunk.nonfinite,
+                ),
+                MetricChunk,
+                job_id=job_id,
+                names=names,
+            ),
+            after_step=after_step,
+            through_step=through_step,
+        )
+    ).all()
+    chunks_of: dict[str, list[Any]] = defaultdict(list)
+    for row in index:
+        chunks_of[row.name].append(row)
+    buckets = max(1, (max_points - 2) // 2)
+    # A series of fewer chunks than buckets is read in full: its rollups are too coarse to fill every bucket.
+    long = {name for name, rows in chunks_of.items() if len(rows) >= buckets + 2}
+    short = [name for name in (metric_names(session, job_id=job_id) if names is None else names) if name not in long]
+    history = {
+        name: downsample(series, max_points)
+        for name, series in _full_series(
+            session, job_id=job_id, names=short, after_step=after_step, through_step=through_step
+        ).items()
+    }
+    if long:
+        tails = _tails(session, job_id=job_id, names=sorted(long), after_step=after_step, through_step=through_step)
+        for name in long:
+            history[name] = _from_rollups(
+                session,
+                job_id=job_id,
+                name=name,
+                rows=chunks_of[name],
+                tail=tails.get(name),
+                window=(after_step, through_step),
+                max_points=max_points,
+            )
+    return dict(sorted(history.items()))
+
+
+def _from_rollups(
+    session: Session,
+    *,
+    job_id: str,
+    name: str,
+    rows: list[Any],
+    tail: Series | None,
+    window: tuple[int, int | None],
+    max_points: int,
+) -> Series:
+    """One long series downsampled from its chunks' rollups; the end chunks and non-finite ones are read in full."""
+    after_step, through_step = window
+    last = len(rows) - 1 if tail is None else None
+    read_in_full = [r.first_step for i, r in enumerate(rows) if i in (0, last) or r.nonfinite]
+    loaded = {
+        first: unpack([steps], [epochs], [values], [times]).between(after_step, through_step)
+        for _, first, steps, epochs, values, times in session.execute(
+            _chunk_columns().where(
+                MetricChunk.job_id == job_id, MetricChunk.name == name, MetricChunk.first_step.in_(read_in_full)
+            )
+        )
+    }
+    rollups = unpack_rollups([r.rollup for r in rows])
+    segments: list[Series | Rollup] = [
+        loaded[r.first_step] if r.first_step in loaded else Rollup(r.count, rollups[i]) for i, r in enumerate(rows)
+    ]
+    segments += [tail] if tail is not None else []
+    return downsample_segments([s for s in segments if not isinstance(s, Series) or len(s)], max_points)

@@ -1,12 +1,15 @@
-"""The metric history route."""
+"""The metric history route: columnar JSON or CSV, incremental, downsampled, with an ETag once the job has ended."""
 
-from typing import Annotated, Any
+import hashlib
+import math
+from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Header, Query, Response
 
 from core import repository
-from core.metrics import METRIC_NAMES, downsample
+from core.metrics import METRIC_NAMES, Series
+from core.models import TERMINAL_STATUSES, Job
 from service.auth import PrincipalDep
 from service.deps import SessionDep
 from service.problems import problem
@@ -14,16 +17,17 @@ from service.schemas import MetricsOut
 
 router = APIRouter(prefix="/jobs", tags=["metrics"])
 MAX_POINTS_LIMIT = 100_000
+CSV_TYPE = "text/csv"
 
 
 class OrjsonResponse(Response):
-    """JSON encoded by orjson: fast on long arrays, and NaN or infinity become null."""
+    """JSON encoded by orjson: fast on long numpy columns, and NaN or infinity become null."""
 
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        """Encode with orjson."""
-        return orjson.dumps(content)
+        """Encode with orjson, numpy arrays included."""
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def names_problem(wanted: list[str]) -> str | None:
@@ -36,7 +40,40 @@ def names_problem(wanted: list[str]) -> str | None:
     return None
 
 
-@router.get("/{job_id}/metrics", response_model=MetricsOut, response_class=OrjsonResponse)
+def _csv(history: dict[str, Series]) -> bytes:
+    """One row per point: name,step,epoch,value,time; a non-finite value is an empty field."""
+    lines = ["name,step,epoch,value,time"]
+    for name, series in history.items():
+        values = [repr(v) if math.isfinite(v) else "" for v in series.value.tolist()]
+        columns = zip(series.step.tolist(), series.epoch.tolist(), values, series.time.tolist(), strict=True)
+        lines += [f"{name},{s},{e},{v},{t!r}" for s, e, v, t in columns]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _etag(job: Job, *parts: object) -> str | None:
+    """A validator for an ended job's history in this representation; None while it can still change."""
+    if job.status not in TERMINAL_STATUSES:
+        return None
+    stamp = f"{job.id}|{job.attempt}|{job.step}|{job.finished_at.isoformat() if job.finished_at else ''}"
+    return '"' + hashlib.sha256("|".join([stamp, *map(str, parts)]).encode()).hexdigest()[:32] + '"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if if_none_match is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+@router.get(
+    "/{job_id}/metrics",
+    response_model=MetricsOut,
+    response_class=OrjsonResponse,
+    responses={
+        200: {"content": {CSV_TYPE: {"schema": {"type": "string"}}}, "description": "The history (JSON or CSV)."},
+        304: {"description": "Not modified: the ended job's history is the one the If-None-Match ETag names."},
+    },
+)
 def read_metrics(
     job_id: str,
     session: SessionDep,
@@ -44,17 +81,34 @@ def read_metrics(
     names: Annotated[str | None, Query(max_length=1000, description="Comma-separated metric names.")] = None,
     after_step: Annotated[int, Query(ge=0, description="Only points after this step (incremental polling).")] = 0,
     max_points: Annotated[
-        int | None, Query(ge=2, le=MAX_POINTS_LIMIT, description="Downsample each series, keeping its shape.")
+        int | None,
+        Query(ge=2, le=MAX_POINTS_LIMIT, description="Downsample each series, keeping first, last, extremes, NaNs."),
     ] = None,
+    format: Annotated[
+        Literal["json", "csv"] | None, Query(description="csv for a download; else the Accept header decides.")
+    ] = None,
+    accept: Annotated[str | None, Header(max_length=1000)] = None,
+    if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
-    """A job's metric history: one columnar series per metric (step, epoch, value, time)."""
+    """A job's metric history: one columnar series per metric (step, epoch, value, time), or CSV rows.
+
+    An ended job's answer carries an ETag: sending it back in If-None-Match costs a 304 and no read of the points.
+    """
     wanted = None if names is None else [name.strip() for name in names.split(",") if name.strip()]
     if wanted is not None and (why := names_problem(wanted)):
         errors = [{"loc": ["query", "names"], "msg": why, "type": "metric_unknown"}]
         return problem(422, "Invalid request", f"query.names: {why}", kind="validation", errors=errors)
+    fmt = format or ("csv" if accept and CSV_TYPE in accept and "json" not in accept else "json")
     job = repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
-    series = repository.read_metrics(session, job_id=job_id, names=wanted, after_step=after_step)
-    if max_points is not None:
-        series = {name: downsample(s, max_points) for name, s in series.items()}
-    body = {"job_id": job.id, "status": job.status, "metrics": {name: s.as_dict() for name, s in series.items()}}
-    return OrjsonResponse(body)
+    etag = _etag(job, wanted, after_step, max_points, fmt)
+    headers = {"Cache-Control": "no-cache"} | ({"ETag": etag} if etag else {})
+    if etag and _matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    history = repository.read_metrics(
+        session, job_id=job_id, names=wanted, after_step=after_step, max_points=max_points
+    )
+    if fmt == "csv":
+        headers["Content-Disposition"] = f'attachment; filename="{job.id}-metrics.csv"'
+        return Response(_csv(history), media_type=CSV_TYPE, headers=headers)
+    body = {"job_id": job.id, "status": job.status, "metrics": {name: s.as_dict() for name, s in history.items()}}
+    return OrjsonResponse(body, headers=headers)

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from core import repository
-from core.metrics import METRIC_NAMES, Series, downsample
+from core.metrics import METRIC_NAMES, Series
 from service.auth import PrincipalDep
 from service.deps import SessionDep
 from service.plotting import ImageFormat, Size, compare_plot, job_plot, panels_for
@@ -55,11 +55,10 @@ def plot_job(
     if wanted is not None and (why := names_problem(wanted)):
         return _invalid("names", why, "metric_unknown")
     job = repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
-    series = repository.read_metrics(session, job_id=job_id, names=wanted, after_step=0)
-    chosen = wanted or [name for name in METRIC_NAMES if name in series]
+    points = repository.read_metrics(session, job_id=job_id, names=wanted, after_step=0, max_points=PLOT_POINTS)
+    chosen = wanted or [name for name in METRIC_NAMES if name in points]
     size = Size(width, height or 100 + 220 * max(1, len(panels_for(chosen))))
     title = f"{job.name} ({job.status}, epoch {job.epoch}/{job.spec['epochs']})"
-    points = {name: downsample(s, PLOT_POINTS) for name, s in series.items()}
     return _image(job_plot(title=title, series=points, names=chosen, size=size, fmt=fmt, log=log), fmt)
 
 
@@ -85,6 +84,6 @@ def plot_comparison(
     lines = []
     for job_id in job_ids:
         job = repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
-        series = repository.read_metrics(session, job_id=job_id, names=[metric], after_step=0)
-        lines.append((f"{job.name} ({job.id[:8]})", downsample(series.get(metric, Series()), PLOT_POINTS)))
+        series = repository.read_metrics(session, job_id=job_id, names=[metric], after_step=0, max_points=PLOT_POINTS)
+        lines.append((f"{job.name} ({job.id[:8]})", series.get(metric, Series())))
     return _image(compare_plot(metric=metric, lines=lines, size=Size(width, height), fmt=fmt, log=log), fmt)

@@ -90,7 +90,11 @@ def test_checkpoint_records_and_rewinds_are_fenced(session: Session) -> None:
     session.commit()
     job = repository.get_job(session, job_id=job_id)
     assert (job.checkpoint_path, job.checkpoint_step, job.step) == ("jobs/x/c.pt", 3, 3)
-    assert repository.read_metrics(session, job_id=job_id, names=None, after_step=0)["train_loss"].step == [1, 2, 3]
+    assert repository.read_metrics(session, job_id=job_id, names=None, after_step=0)["train_loss"].step.tolist() == [
+        1,
+        2,
+        3,
+    ]
     assert job.summary["train_loss"]["count"] == 3 and job.summary["train_loss"]["last"] == pytest.approx(1 / 3)
     with pytest.raises(StaleAttempt):
         repository.rewind_history(session, job_id=job_id, attempt=1, step=0, epoch=0)

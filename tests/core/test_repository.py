@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 from core import repository
 from core.errors import InvalidCursor, JobNotFound, StaleAttempt
 from core.metrics import Point
-from core.models import MetricPoint
+from core.models import MetricChunk, MetricPoint
 
 SPEC = {"epochs": 3, "dataset": {"name": "thermometer"}}
 
@@ -51,9 +52,12 @@ def test_points_are_written_once_per_name_and_step(session: Session) -> None:
     count = session.scalar(select(func.count()).select_from(MetricPoint).where(MetricPoint.job_id == job_id))
     assert count == 5
     series = repository.read_metrics(session, job_id=job_id, names=None, after_step=0)["train_loss"]
-    assert series.step == [1, 2, 3, 4, 5]
-    assert series.value == [1.0, 2.0, 3.0, 4.0, 5.0]
-    assert repository.read_metrics(session, job_id=job_id, names=None, after_step=3)["train_loss"].step == [4, 5]
+    assert series.step.tolist() == [1, 2, 3, 4, 5]
+    assert series.value.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0]
+    assert repository.read_metrics(session, job_id=job_id, names=None, after_step=3)["train_loss"].step.tolist() == [
+        4,
+        5,
+    ]
     assert repository.read_metrics(session, job_id=job_id, names=["val_loss"], after_step=0) == {}
 
 
@@ -117,7 +121,7 @@ def test_non_finite_values_are_stored(session: Session) -> None:
     session.commit()
     values = repository.read_metrics(session, job_id=job_id, names=None, after_step=0)["train_loss"].value
     assert values[0] == 1.5
-    assert all(v is None or not math.isfinite(v) for v in values[1:])
+    assert not any(math.isfinite(v) for v in values[1:])
     assert repository.get_job(session, job_id=job_id).summary["train_loss"]["last"] is None
 
 
@@ -140,3 +144,81 @@ def test_list_is_newest_first_in_pages(session: Session) -> None:
 def test_unknown_job_is_not_found(session: Session) -> None:
     with pytest.raises(JobNotFound):
         repository.get_job(session, job_id="nope")
+
+
+def write(session: Session, job_id: str, batch: list[Point]) -> None:
+    step = max(p.step for p in batch)
+    repository.record_progress(session, job_id=job_id, attempt=1, points=batch, epoch=step, step=step)
+    session.commit()
+
+
+def stored_rows(session: Session, job_id: str) -> tuple[int, int]:
+    """(points in the hot tail, packed chunks) of a job."""
+    tail = session.scalar(select(func.count()).select_from(MetricPoint).where(MetricPoint.job_id == job_id))
+    chunks = session.scalar(select(func.count()).select_from(MetricChunk).where(MetricChunk.job_id == job_id))
+    return int(tail or 0), int(chunks or 0)
+
+
+def test_a_long_history_is_packed_in_chunks_and_read_back_exactly(session: Session) -> None:
+    job_id = new_job(session)
+    repository.claim_job(session, job_id=job_id)
+    for first in range(1, 1500, 7):  # small batches, each written twice as a retry would
+        batch = points(range(first, min(first + 7, 1500)))
+        write(session, job_id, batch)
+        write(session, job_id, batch)
+    write(session, job_id, points(range(1, 2600)))  # one big batch, most of it stored already
+    assert stored_rows(session, job_id) == (599, 2)
+    series = repository.read_metrics(session, job_id=job_id, names=None, after_step=0)["train_loss"]
+    assert series.step.tolist() == list(range(1, 2600))
+    assert series.value.tolist() == [float(s) for s in range(1, 2600)]
+    assert series.time.tolist() == [0.1 * s for s in range(1, 2600)]
+    window = repository.read_metrics(session, job_id=job_id, names=["train_loss"], after_step=990, through_step=2010)
+    assert window["train_loss"].step.tolist() == list(range(991, 2011))
+    summary = repository.get_job(session, job_id=job_id).summary["train_loss"]
+    assert (summary["count"], summary["last_step"], summary["max"]) == (2599, 2599, 2599.0)
+
+
+def test_rewinding_cuts_through_a_chunk(session: Session) -> None:
+    job_id = new_job(session)
+    repository.claim_job(session, job_id=job_id)
+    write(session, job_id, points(range(1, 3001)))
+    assert stored_rows(session, job_id) == (0, 3)
+    repository.rewind_history(session, job_id=job_id, attempt=1, step=1500, epoch=1500)
+    session.commit()
+    assert stored_rows(session, job_id) == (500, 1)
+    assert repository.read_metrics(session, job_id=job_id, names=None, after_step=0)[
+        "train_loss"
+    ].step.tolist() == list(range(1, 1501))
+    assert repository.get_job(session, job_id=job_id).summary["train_loss"] == {
+        "count": 1500,
+        "last": 1500.0,
+        "last_step": 1500,
+        "min": 1.0,
+        "max": 1500.0,
+        "best": 1.0,
+        "best_step": 1,
+    }
+    write(session, job_id, points(range(1501, 2001), value=2.0))  # the resumed attempt goes on from the checkpoint
+    series = repository.read_metrics(session, job_id=job_id, names=None, after_step=0)["train_loss"]
+    assert series.step.tolist() == list(range(1, 2001)) and series.value[-1] == 4000.0
+
+
+def test_a_downsampled_long_history_keeps_its_shape(session: Session) -> None:
+    job_id = new_job(session)
+    repository.claim_job(session, job_id=job_id)
+    values = [math.sin(s / 500) for s in range(1, 30_001)]
+    values[12_344], values[20_000] = 7.0, math.nan
+    batch = [Point("val_loss", s, s, v, float(s)) for s, v in enumerate(values, start=1)]
+    write(session, job_id, batch[:29_990])
+    write(session, job_id, batch[29_990:])  # a tail of 10 rows after 29 chunks
+    small = repository.read_metrics(session, job_id=job_id, names=None, after_step=0, max_points=20)["val_loss"]
+    steps = small.step.tolist()
+    assert steps[0] == 1 and steps[-1] == 30_000 and steps == sorted(set(steps))
+    assert {12_345, 20_001} <= set(steps) and len(steps) <= 24
+    assert float(np.nanmax(small.value)) == 7.0 and float(np.nanmin(small.value)) == pytest.approx(-1, abs=1e-4)
+    again = repository.read_metrics(session, job_id=job_id, names=["val_loss"], after_step=0, max_points=20)
+    assert again["val_loss"].to_lists() == small.to_lists()
+    later = repository.read_metrics(session, job_id=job_id, names=None, after_step=25_500, max_points=20)["val_loss"]
+    assert later.step[0] == 25_501 and later.step[-1] == 30_000
+    whole = repository.read_metrics(session, job_id=job_id, names=None, after_step=0, max_points=50_000)["val_loss"]
+    assert len(whole) == 30_000

@@ -25,5 +25,5 @@ def test_points_reach_sql_before_the_checkpoint_that_covers_them(configured: str
         row = repository.get_job(session, job_id=job.id)
         history = repository.read_metrics(session, job_id=job.id, names=None, after_step=0)
     assert (row.checkpoint_step, row.epoch, row.step) == (10, 1, 10)
-    assert {name: series.step for name, series in history.items()} == {"train_loss": [10], "lr": [10]}
+    assert {name: series.step.tolist() for name, series in history.items()} == {"train_loss": [10], "lr": [10]}
     assert (tmp_path / str(row.checkpoint_path)).exists()
