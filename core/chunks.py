@@ -5,7 +5,6 @@ bytes and one numpy view per column, and a downsampled read needs only each chun
 points) unless a chunk holds non-finite values, which are always kept.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,11 +81,17 @@ def split(series: Series) -> tuple[list[PackedChunk], Series]:
 
 
 @dataclass(frozen=True)
-class Rollup:
-    """A chunk read without its points: how many it holds and its minimum and maximum points."""
+class Segments:
+    """A series as consecutive segments: each a chunk known only by its size and rollup, or points read in full."""
 
-    count: int
-    extremes: NDArray[np.float64]  # (2, 4): the minimum point, then the maximum point
+    counts: NDArray[np.int64]  # the size of each segment
+    rollups: NDArray[np.float64]  # (segments, 2, 4): each segment's minimum and maximum points (unused where loaded)
+    loaded: dict[int, Series]  # the segments read in full, by position
+
+    def between(self, after_step: int, through_step: int | None) -> "Segments":
+        """Only the points with after_step < step <= through_step; the segments at the window's edges are loaded."""
+        loaded = {at: series.between(after_step, through_step) for at, series in self.loaded.items()}
+        return Segments(self.counts, self.rollups, loaded)
 
 
 def _rows(series: Series, at: NDArray[np.intp]) -> NDArray[np.float64]:
@@ -94,7 +99,7 @@ def _rows(series: Series, at: NDArray[np.intp]) -> NDArray[np.float64]:
 
 
 def _pick(candidates: NDArray[np.float64], buckets: NDArray[np.intp], *, highest: bool) -> NDArray[np.float64]:
-    """Of the candidate points, the lowest (or highest) value in each bucket; the first by position on a tie."""
+    """Of the candidate points, the lowest (or highest) value in each bucket; the earliest step on a tie."""
     finite = np.isfinite(candidates[:, 2])
     candidates, buckets = candidates[finite], buckets[finite]
     if candidates.shape[0] == 0:
@@ -105,43 +110,43 @@ def _pick(candidates: NDArray[np.float64], buckets: NDArray[np.intp], *, highest
     return candidates[order[first]]
 
 
-def downsample_segments(segments: Sequence[Series | Rollup], max_points: int) -> Series:
-    """The shape-keeping subset (see core.metrics.keep_shape) of a series given as consecutive segments: points read
-    in full, or chunks known only by their rollup. The first and last segments must be read in full, and so must any
-    chunk with non-finite values, which are all kept. Each bucket of about n / buckets points keeps its minimum and
-    maximum, so the global extremes survive. Deterministic for the same stored chunks."""
-    n = sum(len(s) if isinstance(s, Series) else s.count for s in segments)
+def downsample_segments(segments: Segments, max_points: int) -> Series:
+    """The shape-keeping subset (see core.metrics.keep_shape) of a series given as segments.
+
+    The first and last segments must be read in full, and so must any chunk with non-finite values, which are all
+    kept. Each bucket of about n / buckets points keeps its minimum and maximum, so the global extremes survive; a
+    chunk falls in the bucket where it starts. Deterministic for the same stored chunks.
+    """
+    counts = segments.counts.copy()
+    for at, series in segments.loaded.items():
+        counts[at] = len(series)
+    n = int(counts.sum())
     buckets = max(1, (max_points - 2) // 2)
     width = n / buckets
-    low_rows, high_rows, low_at, high_at, kept = [], [], [], [], []
-    position = 0
-    for segment in segments:
-        if isinstance(segment, Rollup):
-            bucket = min(buckets - 1, int(position / width))
-            low_rows.append(segment.extremes[:1])
-            high_rows.append(segment.extremes[1:])
-            low_at.append(np.array([bucket]))
-            high_at.append(np.array([bucket]))
-            position += segment.count
-            continue
-        size = len(segment)
-        pieces = max(1, round(size / width))
-        at = extreme_indices(segment.value, pieces)
-        rows = _rows(segment, at)
-        piece_of = at // -(-size // pieces)
-        bucket_of = np.minimum(buckets - 1, ((position + piece_of * (size / pieces)) / width).astype(np.intp))
-        low_rows.append(rows)
-        high_rows.append(rows)
-        low_at.append(bucket_of)
-        high_at.append(bucket_of)
-        kept.append(_rows(segment, np.flatnonzero(~np.isfinite(segment.value))))
-        position += size
-    first, last = segments[0], segments[-1]
-    assert isinstance(first, Series) and isinstance(last, Series), "the first and last segments must be read in full"
+    starts = np.cumsum(counts) - counts
+    rolled = np.ones(len(counts), bool)
+    rolled[list(segments.loaded)] = False
+    bucket_of = np.minimum(buckets - 1, (starts / width).astype(np.intp))
+    lows, highs = [segments.rollups[rolled, 0]], [segments.rollups[rolled, 1]]
+    in_bucket: list[NDArray[np.intp]] = [bucket_of[rolled]]
+    kept = []
+    for index, series in segments.loaded.items():
+        pieces = max(1, round(len(series) / width))
+        found = extreme_indices(series.value, pieces)
+        where = starts[index] + (found // -(-len(series) // pieces)) * (len(series) / pieces)
+        lows.append(_rows(series, found))
+        highs.append(lows[-1])
+        in_bucket.append(np.minimum(buckets - 1, (where / width).astype(np.intp)))
+        kept.append(_rows(series, np.flatnonzero(~np.isfinite(series.value))))
+    first, last = segments.loaded[0], segments.loaded[len(counts) - 1]
     kept += [_rows(first, np.array([0])), _rows(last, np.array([len(last) - 1]))]
-    lows = _pick(np.concatenate(low_rows), np.concatenate(low_at), highest=False)
-    highs = _pick(np.concatenate(high_rows), np.concatenate(high_at), highest=True)
-    chosen = np.concatenate([*kept, lows, highs])
+    chosen = np.concatenate(
+        [
+            *kept,
+            _pick(np.concatenate(lows), np.concatenate(in_bucket), highest=False),
+            _pick(np.concatenate(highs), np.concatenate(in_bucket), highest=True),
+        ]
+    )
     _, unique = np.unique(chosen[:, 0], return_index=True)  # sorted by step, each step once
     chosen = chosen[unique]
     return Series(

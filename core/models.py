@@ -130,9 +130,10 @@ class MetricChunk(Base):
     first_step: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_step: Mapped[int] = mapped_column(Integer)
     count: Mapped[int] = mapped_column(Integer)
+    nonfinite: Mapped[int] = mapped_column(Integer)
+    # The small columns come first: SQLite then reads a rollup without walking the blobs' overflow pages.
+    rollup: Mapped[bytes] = mapped_column(LargeBinary)
     steps: Mapped[bytes] = mapped_column(LargeBinary)
     epochs: Mapped[bytes] = mapped_column(LargeBinary)
     values: Mapped[bytes] = mapped_column(LargeBinary)
     times: Mapped[bytes] = mapped_column(LargeBinary)
-    rollup: Mapped[bytes] = mapped_column(LargeBinary)
-    nonfinite: Mapped[int] = mapped_column(Integer)

@@ -9,11 +9,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Insert, Select, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.chunks import CHUNK_POINTS, PackedChunk, Rollup, downsample_segments, split, unpack, unpack_rollups
+from core.chunks import CHUNK_POINTS, PackedChunk, Segments, downsample_segments, split, unpack, unpack_rollups
 from core.metrics import Point, Series, downsample, summary_of
 from core.models import MetricChunk, MetricPoint
 
@@ -164,21 +165,41 @@ def _chunk_window(query: Any, *, after_step: int, through_step: int | None) -> A
 
 
 def _full_series(
-    session: Session, *, job_id: str, names: Sequence[str] | None, after_step: int, through_step: int | None
+    session: Session,
+    *,
+    job_id: str,
+    names: Sequence[str] | None,
+    after_step: int,
+    through_step: int | None,
+    skip: Iterable[str] = (),
 ) -> dict[str, Series]:
-    """Every point in the window, each series' chunks unpacked in one join per column, then its tail."""
-    query = _window(_chunk_columns(), MetricChunk, job_id=job_id, names=names)
+    """Every point in the window (but the series to skip), each series' chunks unpacked in one join per column."""
+    skipped = list(skip)
+    query = _window(_chunk_columns(), MetricChunk, job_id=job_id, names=names).where(MetricChunk.name.not_in(skipped))
     columns: dict[str, tuple[list[bytes], ...]] = defaultdict(lambda: ([], [], [], []))
     for name, _, *packed in session.execute(_chunk_window(query, after_step=after_step, through_step=through_step)):
         for column, data in zip(columns[name], packed, strict=True):
             column.append(data)
     tails = _tails(session, job_id=job_id, names=names, after_step=after_step, through_step=through_step)
     history: dict[str, Series] = {}
-    for name in sorted(set(columns) | set(tails)):
+    for name in sorted((set(columns) | set(tails)) - set(skipped)):
         parts = [unpack(*columns[name]).between(after_step, through_step)] if name in columns else []
         parts += [tails[name]] if name in tails else []
         history[name] = Series.concat(parts)
     return history
+
+
+def _chunk_index(
+    session: Session, *, job_id: str, names: Sequence[str] | None, after_step: int, through_step: int | None
+) -> dict[str, list[tuple[int, int, int, bytes]]]:
+    """Each series' chunks in the window without their points: first step, size, non-finite count and rollup."""
+    columns = (MetricChunk.name, MetricChunk.first_step, MetricChunk.count, MetricChunk.nonfinite, MetricChunk.rollup)
+    query = _window(select(*columns), MetricChunk, job_id=job_id, names=names)
+    query = _chunk_window(query, after_step=after_step, through_step=through_step)
+    chunks: dict[str, list[tuple[int, int, int, bytes]]] = defaultdict(list)
+    for name, first, count, nonfinite, rollup in session.execute(query):
+        chunks[name].append((first, count, nonfinite, rollup))
+    return chunks
 
 
 def read_metrics(
@@ -193,83 +214,42 @@ def read_metrics(
     """A job's history as one columnar series per metric, in step order, with after_step < step <= through_step.
 
     With max_points, each series keeps its shape in about that many points (first, last, extremes, non-finite). A
-    series with enough chunks is downsampled from their rollups, reading in full only the chunks at its ends and any
+    series of many chunks is downsampled from their rollups, reading in full only the chunks at its ends and any
     with non-finite values, so a million-point history costs about a thousand small rows.
     """
     if max_points is None:
         return _full_series(session, job_id=job_id, names=names, after_step=after_step, through_step=through_step)
-    index = session.execute(
-        _chunk_window(
-            _window(
-                select(
-                    MetricChunk.name,
-                    MetricChunk.first_step,
-                    MetricChunk.last_step,
-                    MetricChunk.count,
-                    MetricChunk.rollup,
-                    MetricChunk.nonfinite,
-                ),
-                MetricChunk,
-                job_id=job_id,
-                names=names,
-            ),
-            after_step=after_step,
-            through_step=through_step,
-        )
-    ).all()
-    chunks_of: dict[str, list[Any]] = defaultdict(list)
-    for row in index:
-        chunks_of[row.name].append(row)
-    buckets = max(1, (max_points - 2) // 2)
+    chunks = _chunk_index(session, job_id=job_id, names=names, after_step=after_step, through_step=through_step)
     # A series of fewer chunks than buckets is read in full: its rollups are too coarse to fill every bucket.
-    long = {name for name, rows in chunks_of.items() if len(rows) >= buckets + 2}
-    short = [name for name in (metric_names(session, job_id=job_id) if names is None else names) if name not in long]
-    history = {
-        name: downsample(series, max_points)
-        for name, series in _full_series(
-            session, job_id=job_id, names=short, after_step=after_step, through_step=through_step
-        ).items()
-    }
+    long = {name for name, rows in chunks.items() if len(rows) >= (max_points - 2) // 2 + 2}
+    short = _full_series(
+        session, job_id=job_id, names=names, after_step=after_step, through_step=through_step, skip=long
+    )
+    history = {name: downsample(series, max_points) for name, series in short.items()}
     if long:
         tails = _tails(session, job_id=job_id, names=sorted(long), after_step=after_step, through_step=through_step)
         for name in long:
-            history[name] = _from_rollups(
-                session,
-                job_id=job_id,
-                name=name,
-                rows=chunks_of[name],
-                tail=tails.get(name),
-                window=(after_step, through_step),
-                max_points=max_points,
-            )
+            segments = _segments(session, job_id=job_id, name=name, rows=chunks[name], tail=tails.get(name))
+            history[name] = downsample_segments(segments.between(after_step, through_step), max_points)
     return dict(sorted(history.items()))
 
 
-def _from_rollups(
-    session: Session,
-    *,
-    job_id: str,
-    name: str,
-    rows: list[Any],
-    tail: Series | None,
-    window: tuple[int, int | None],
-    max_points: int,
-) -> Series:
-    """One long series downsampled from its chunks' rollups; the end chunks and non-finite ones are read in full."""
-    after_step, through_step = window
+def _segments(
+    session: Session, *, job_id: str, name: str, rows: list[tuple[int, int, int, bytes]], tail: Series | None
+) -> Segments:
+    """One long series as segments: its chunks by their rollups, but the end chunks and non-finite ones in full."""
     last = len(rows) - 1 if tail is None else None
-    read_in_full = [r.first_step for i, r in enumerate(rows) if i in (0, last) or r.nonfinite]
-    loaded = {
-        first: unpack([steps], [epochs], [values], [times]).between(after_step, through_step)
-        for _, first, steps, epochs, values, times in session.execute(
-            _chunk_columns().where(
-                MetricChunk.job_id == job_id, MetricChunk.name == name, MetricChunk.first_step.in_(read_in_full)
-            )
-        )
-    }
-    rollups = unpack_rollups([r.rollup for r in rows])
-    segments: list[Series | Rollup] = [
-        loaded[r.first_step] if r.first_step in loaded else Rollup(r.count, rollups[i]) for i, r in enumerate(rows)
-    ]
-    segments += [tail] if tail is not None else []
-    return downsample_segments([s for s in segments if not isinstance(s, Series) or len(s)], max_points)
+    firsts, sizes, nonfinite, packed_rollups = zip(*rows, strict=True)
+    read_in_full = [first for i, first in enumerate(firsts) if i in (0, last) or nonfinite[i]]
+    where = (MetricChunk.job_id == job_id, MetricChunk.name == name, MetricChunk.first_step.in_(read_in_full))
+    rows_in_full = session.execute(_chunk_columns().where(*where))
+    by_step = {first: unpack([s], [e], [v], [t]) for _, first, s, e, v, t in rows_in_full}
+    position = {first: i for i, first in enumerate(firsts)}
+    loaded = {position[first]: series for first, series in by_step.items()}
+    counts = np.array(sizes, np.int64)
+    rollups = unpack_rollups(list(packed_rollups))
+    if tail is not None:
+        loaded[len(rows)] = tail
+        counts = np.append(counts, len(tail))
+        rollups = np.concatenate([rollups, np.full((1, 2, 4), np.nan)])
+    return Segments(counts, rollups, loaded)

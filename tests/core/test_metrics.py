@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from core.chunks import CHUNK_POINTS, Rollup, downsample_segments, rollup_of, split, unpack
+from core.chunks import CHUNK_POINTS, Segments, downsample_segments, rollup_of, split, unpack
 from core.metrics import Series, downsample, merge_summaries, summary_of
 
 
@@ -84,10 +84,9 @@ def test_rollup_downsampling_keeps_the_same_guarantees() -> None:
     whole = series(values)
     chunks, _ = split(whole)
     pieces = [whole.take(slice(at, at + CHUNK_POINTS)) for at in range(0, len(whole), CHUNK_POINTS)]
-    segments: list[Series | Rollup] = [
-        piece if i in (0, len(pieces) - 1) or chunk.nonfinite else Rollup(chunk.count, rollup_of(piece))
-        for i, (piece, chunk) in enumerate(zip(pieces, chunks, strict=True))
-    ]
+    loaded = {i: p for i, (p, c) in enumerate(zip(pieces, chunks, strict=True)) if i in (0, 199) or c.nonfinite}
+    counts = np.array([c.count for c in chunks], np.int64)
+    segments = Segments(counts, np.stack([rollup_of(p) for p in pieces]), loaded)
     small = downsample_segments(segments, 100)
     steps = small.step.tolist()
     assert steps[0] == 1 and steps[-1] == 200_000 and steps == sorted(set(steps))
