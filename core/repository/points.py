@@ -46,8 +46,11 @@ def metric_names(session: Session, *, job_id: str) -> list[str]:
     return sorted(session.scalars(select(MetricPoint.name).where(MetricPoint.job_id == job_id).distinct()))
 
 
-def read_metrics(session: Session, *, job_id: str, names: Sequence[str] | None, after_step: int) -> dict[str, Series]:
-    """A job's history as one columnar series per metric, ordered by step, only steps after after_step."""
+def read_metrics(
+    session: Session, *, job_id: str, names: Sequence[str] | None, after_step: int, through_step: int | None = None
+) -> dict[str, Series]:
+    """A job's history as one columnar series per metric, ordered by step, only steps after after_step (and at most
+    through_step, when given)."""
     query = (
         select(MetricPoint.name, MetricPoint.step, MetricPoint.epoch, MetricPoint.value, MetricPoint.time)
         .where(MetricPoint.job_id == job_id, MetricPoint.step > after_step)
@@ -55,6 +58,8 @@ def read_metrics(session: Session, *, job_id: str, names: Sequence[str] | None, 
     )
     if names is not None:
         query = query.where(MetricPoint.name.in_(names))
+    if through_step is not None:
+        query = query.where(MetricPoint.step <= through_step)
     series: dict[str, Series] = {}
     for name, step, epoch, value, time in session.execute(query):
         series.setdefault(name, Series()).append(step, epoch, value, time)
