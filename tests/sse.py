@@ -5,6 +5,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from client.sse import StreamEvent
+
 
 @dataclass(frozen=True)
 class Event:
@@ -35,7 +37,7 @@ def read_events(lines: Iterable[str]) -> Iterator[Event]:
             data.append(value)
 
 
-def flatten(events: Iterable[Event]) -> dict[str, dict[str, list[Any]]]:
+def flatten(events: Iterable[Event | StreamEvent]) -> dict[str, dict[str, list[Any]]]:
     """The metric points of `metrics` events joined into one columnar history, as GET /jobs/{id}/metrics shows it."""
     history: dict[str, dict[str, list[Any]]] = {}
     for event in events:

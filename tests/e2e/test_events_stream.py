@@ -5,6 +5,7 @@ import time
 import httpx
 import pytest
 
+from client import Client
 from tests.e2e.conftest import Stack
 from tests.sse import Event, flatten, read_events
 
@@ -51,6 +52,9 @@ def test_a_running_job_streams_its_life_and_every_point_once(stack: Stack) -> No
     assert metrics_at[-1] - metrics_at[0] > 0.2  # spread over the run, one flush or more apart
     assert "rewind" not in {e.event for e in events}
     assert [e.event for _, e in read_stream(stack, job_id, last_id=events[-1].id)] == ["end"]
+    with Client(stack.url, stack.key) as client:  # the Python client reads the same stream
+        replay = list(client.events(job_id, names=["train_loss"]))
+    assert flatten(replay) == {"train_loss": history["train_loss"]} and replay[-1].event == "end"
 
 
 def test_the_stream_narrows_to_names_and_refuses_bad_ones(stack: Stack) -> None:

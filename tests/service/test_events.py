@@ -1,13 +1,15 @@
 """The live stream GET /jobs/{id}/events in-process: auth, refusals before the stream, every status and point once."""
 
+from collections.abc import MutableMapping
 from typing import Any
 
+import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from core import repository
-from core.db import session_scope
+from core.db import get_engine, session_scope
 from core.metrics import Point
 from service.routes.events import Cursor, poll_once
 from tests.service.conftest import client_with_key, key_for
@@ -193,3 +195,66 @@ def test_every_ending_ends_the_stream_with_its_reason(client: TestClient, status
     events = stream(client, job_id)
     assert [e.data["status"] for e in events if e.event == "status"] == ["queued", "running", status]
     assert events[-1].data == {"status": status, "reason": reason, "error": error}
+
+
+def test_a_point_is_sent_once_the_progress_that_covers_it_is_committed(client: TestClient) -> None:
+    # The recorder commits points with the progress that covers them; points past job.step are not the stream's yet.
+    job_id = new_job(client)
+    with session_scope() as session:
+        assert repository.claim_job(session, job_id=job_id) == 1
+        repository.record_progress(session, job_id=job_id, attempt=1, points=points(range(1, 5)), epoch=2, step=2)
+    cursor = Cursor()
+    first = list(read_events(b"".join(poll_once(job_id, cursor, None).frames).decode().splitlines()))
+    assert flatten(first)["lr"]["step"] == [1, 2] and str(cursor) == f"{cursor.event_id}:2"
+    with session_scope() as session:
+        repository.record_progress(session, job_id=job_id, attempt=1, points=[], epoch=4, step=4)
+    second = list(read_events(b"".join(poll_once(job_id, cursor, None).frames).decode().splitlines()))
+    assert [e.event for e in second] == ["metrics"] and flatten(second)["lr"]["step"] == [3, 4]
+    assert poll_once(job_id, cursor, None).frames == []  # nothing new: nothing sent
+
+
+def test_a_stream_holds_no_database_connection_between_polls(app: FastAPI, client: TestClient) -> None:
+    job_id = new_job(client)
+    run(job_id, [range(1, 3)])
+    held = anyio.run(_connections_held_while_streaming, app, job_id, client.headers["authorization"])
+    # From the first line on (and between polls): the request's own session is closed, each poll's too.
+    assert len(held) >= 2 and set(held) == {0}
+
+
+async def _connections_held_while_streaming(app: FastAPI, job_id: str, authorization: str) -> list[int]:
+    """Drive the app as a server would and count the checked-out connections as each chunk of the stream goes out."""
+    held: list[int] = []
+    gone = anyio.Event()
+    asked = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.body" and message.get("body"):
+            held.append(get_engine().pool.checkedout())  # type: ignore[attr-defined]
+            if len(held) == 2:
+                gone.set()
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": f"/jobs/{job_id}/events",
+        "raw_path": f"/jobs/{job_id}/events".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test"), (b"authorization", authorization.encode())],
+        "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+    }
+    with anyio.fail_after(30):
+        await app(scope, receive, send)
+    return held
