@@ -84,6 +84,8 @@ def api(
         proxy_headers=False,
         log_level="info",
         log_config=None,
+        # An open event stream lasts as long as its job: a stop must not wait hours for it (a client reconnects).
+        timeout_graceful_shutdown=10,
     )
 
 

@@ -9,6 +9,7 @@ import httpx
 
 from client.config import resolve_settings
 from client.errors import ApiError, Unreachable
+from client.sse import StreamEvent, parse_events
 from client.table import Series, to_frame
 
 Job = dict[str, Any]
@@ -130,6 +131,37 @@ class Client:
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"job {job_id} is still {job['status']} after {timeout}s")
             time.sleep(poll_seconds)
+
+    def events(
+        self, job_id: str, *, names: list[str] | None = None, last_event_id: str | None = None, reconnects: int = 5
+    ) -> Iterator[StreamEvent]:
+        """The job's live stream (status, metrics, rewind, end) until it ends; a dropped connection resumes where it
+        stopped, with Last-Event-ID, up to `reconnects` times in a row."""
+        params = {"names": _csv(names)} if names is not None else {}
+        failures = 0
+        while True:
+            headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+            try:
+                with self._http.stream(
+                    "GET",
+                    f"/jobs/{job_id}/events",
+                    params=params,
+                    headers=headers,
+                    timeout=httpx.Timeout(30, read=None),
+                ) as response:
+                    if response.is_error:
+                        response.read()
+                        raise ApiError.of(response)
+                    for event in parse_events(response.iter_lines()):
+                        failures, last_event_id = 0, event.id or last_event_id
+                        yield event
+                        if event.event == "end":
+                            return
+            except httpx.TransportError as exc:
+                failures += 1
+                if failures > reconnects:
+                    raise Unreachable(f"the stream of job {job_id} from {self.url} broke: {exc}") from exc
+                time.sleep(1.0)  # the server's `retry:` advice
 
     def wait(self, job_id: str, *, poll_seconds: float = 1.0, timeout: float | None = None) -> Job:
         """Block until the job ends; the finished job (check its `status`)."""

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     flush_seconds: float = Field(
         default=0.5, gt=0, le=60, description="How often a worker writes buffered points and reads the cancel flag."
     )
+    stream_poll_seconds: float = Field(
+        default=0.25, gt=0, le=60, description="How often a live stream (GET /jobs/{id}/events) looks for news."
+    )
     queue: str = Field(default="training", description="Celery queue that carries training jobs.")
     heartbeat_timeout_seconds: float = Field(
         default=30.0, gt=0, description="A running job whose heartbeat is older than this lost its worker."

@@ -12,7 +12,7 @@ from core.settings import get_settings
 from service.auth import authenticate, check_auth_setting
 from service.body_limits import BodyLimits
 from service.problems import install_problem_handlers
-from service.routes import dashboard, jobs, meta, metrics, plots
+from service.routes import dashboard, events, jobs, meta, metrics, plots
 
 log = logging.getLogger(__name__)
 # The dashboard's page (/) and files (/static/...) are public too: the browser loads them before the user pastes a key,
@@ -56,6 +56,7 @@ def create_app() -> FastAPI:
     keyed = [Depends(authenticate)]
     app.include_router(jobs.router, dependencies=keyed)
     app.include_router(metrics.router, dependencies=keyed)
+    app.include_router(events.router, dependencies=keyed)
     app.include_router(meta.catalog_router, dependencies=keyed)
     app.include_router(meta.router)
     app.include_router(plots.router, dependencies=keyed)

@@ -1,6 +1,6 @@
 """Every SQL statement gradyard runs. Routes and tasks call these named functions, never SQL of their own."""
 
-from core.repository.events import job_events, log_event
+from core.repository.events import job_events, job_events_after, log_event, resumed_from
 from core.repository.jobs import (
     count_active_jobs,
     create_job,
@@ -41,6 +41,7 @@ __all__ = [
     "issue_first_admin_key",
     "issue_key",
     "job_events",
+    "job_events_after",
     "list_jobs",
     "list_keys",
     "lock_user_for_submit",
@@ -53,6 +54,7 @@ __all__ = [
     "record_progress",
     "request_cancel",
     "requeue_lost",
+    "resumed_from",
     "revoke_key",
     "rewind_history",
     "stale_running",

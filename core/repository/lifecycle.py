@@ -2,13 +2,13 @@
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import StaleAttempt
 from core.metrics import Point, merge_summaries
 from core.models import Job
-from core.repository.events import log_event
+from core.repository.events import log_event, resume_detail
 from core.repository.points import delete_points_after, insert_points
 from core.timeutil import utcnow
 
@@ -21,15 +21,28 @@ def _owned(job_id: str, attempt: int) -> Any:
 def claim_job(session: Session, *, job_id: str) -> int | None:
     """Compare-and-set a queued, uncancelled job to running; the new attempt number, or None if the claim lost."""
     now = utcnow()
-    attempt = session.scalars(
+    # The progress goes back to where this attempt resumes, in the claim itself: a reader of job.step never takes an
+    # earlier attempt's points past the checkpoint (about to be rewound) for new ones. The state log says the step.
+    claimed = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.status == "queued", Job.cancel_requested.is_(False))
-        .values(status="running", attempt=Job.attempt + 1, started_at=now, heartbeat_at=now, error=None, reason=None)
-        .returning(Job.attempt)
+        .values(
+            status="running",
+            attempt=Job.attempt + 1,
+            started_at=now,
+            heartbeat_at=now,
+            error=None,
+            reason=None,
+            step=func.coalesce(Job.checkpoint_step, 0),
+        )
+        .returning(Job.attempt, Job.step)
     ).one_or_none()
-    if attempt is not None:
-        log_event(session, job_id=job_id, status="running", attempt=attempt)
-    return attempt
+    if claimed is None:
+        return None
+    attempt, step = claimed
+    detail = resume_detail(step=step) if attempt > 1 else None
+    log_event(session, job_id=job_id, status="running", attempt=attempt, detail=detail)
+    return int(attempt)
 
 
 def record_progress(session: Session, *, job_id: str, attempt: int, points: list[Point], epoch: int, step: int) -> bool:
