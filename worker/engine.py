@@ -3,7 +3,8 @@
 The host syncs once per logged point: once per epoch (one `.tolist()` of every metric), plus once per
 `log_every_steps` point when the spec asks for them. The recorder is asked between steps whether to stop, which
 costs a clock read unless a flush is due. A run can stop between any two steps and resume from its checkpoint with
-the same history as an uninterrupted one.
+the same history as an uninterrupted one. `channels_last` converts the model and the on-device dataset once, before
+the first step; `compile` wraps only the training forward (see `Stepper`).
 """
 
 import logging
