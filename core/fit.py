@@ -3,7 +3,16 @@ no torch. Every problem says why and what would work."""
 
 from pathlib import Path
 
-from core.components import CifarCnn, EmbeddingBag, Lbfgs, LeNet, OneCycle, ReduceOnPlateau, SparseAdam
+from core.components import (
+    CifarCnn,
+    EmbeddingBag,
+    Lbfgs,
+    LeNet,
+    OneCycle,
+    ReduceOnPlateau,
+    ResNet18,
+    SparseAdam,
+)
 from core.data_files import missing_files, missing_message
 from core.errors import SpecProblem
 from core.facts import DatasetFacts, dataset_facts, head_kind, recorded_metrics
@@ -14,6 +23,7 @@ from core.spec import JobSpec
 INPUT_WORDS = {"features": "real-valued features", "images": "images", "tokens": "token ids"}
 SPARSE_OPTIMIZERS = ("sparse_adam", "sgd", "adagrad")
 NO_MOMENTUM = ("adadelta", "adagrad", "asgd", "lbfgs", "rprop")
+CONVOLUTIONAL = (CifarCnn, LeNet, ResNet18)
 
 
 def _shape(facts: DatasetFacts) -> str:
@@ -113,6 +123,18 @@ def _loop_problems(spec: JobSpec, facts: DatasetFacts) -> list[SpecProblem]:
     return problems
 
 
+def _memory_format_problems(spec: JobSpec, facts: DatasetFacts) -> list[SpecProblem]:
+    """channels_last reorders 4-d image tensors for convolutions; a flattening or token model has none to reorder."""
+    if not spec.channels_last or isinstance(spec.model, CONVOLUTIONAL):
+        return []
+    use = "use one of those models" + ("" if facts.inputs == "images" else " on an image dataset ('synthetic_images')")
+    msg = (
+        "channels_last needs a convolutional model on image inputs (cifar_cnn, lenet, resnet18), but model "
+        f"'{spec.model.name}' is not convolutional: set channels_last to false, or {use}"
+    )
+    return [SpecProblem(("channels_last",), msg)]
+
+
 def fit_problems(spec: JobSpec) -> list[SpecProblem]:
     """Every reason this spec's parts cannot train together (empty when they fit)."""
     facts = dataset_facts(spec.dataset)
@@ -121,7 +143,7 @@ def fit_problems(spec: JobSpec) -> list[SpecProblem]:
     problems += [task_problem] if task_problem else loss_parameter_problems(spec, facts)
     problems += _optimizer_problems(spec)
     problems += _schedule_problems(spec, recorded_metrics(spec))
-    return problems + _loop_problems(spec, facts)
+    return problems + _loop_problems(spec, facts) + _memory_format_problems(spec, facts)
 
 
 def data_problems(spec: JobSpec, *, data_dir: Path, download: bool) -> list[SpecProblem]:

@@ -80,6 +80,16 @@ class JobSpec(BaseModel):
     precision: Literal["fp32", "bf16", "fp16"] = Field(
         default="fp32", description="Autocast precision: bf16 on CUDA or CPU, fp16 on CUDA only (with loss scaling)."
     )
+    channels_last: bool = Field(
+        default=False,
+        description="Model and image batches in channels-last memory format (convolutional models only); "
+        "a speed-up on CUDA, above all with bf16; the same numbers on any device.",
+    )
+    compile: bool = Field(
+        default=False,
+        description="Wrap the model in torch.compile (default mode): it compiles for seconds to minutes before the "
+        "first step, then steps faster; for long jobs, best on CUDA.",
+    )
     early_stopping: EarlyStopping | None = None
     clip_grad_norm: float | None = Field(
         default=None, gt=0.0, le=1e6, description="Clip the gradients' 2-norm to this."

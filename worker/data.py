@@ -90,3 +90,13 @@ def load_data(spec: DatasetSpec, *, seed: int, device: torch.device) -> TensorDa
         return Split(torch.as_tensor(inputs).to(device), _targets(targets, facts).to(device))
 
     return TensorData(split(x, y), split(val_x, val_y) if len(val_x) > 0 else None, facts)
+
+
+def channels_last(data: TensorData) -> TensorData:
+    """The dataset with its image inputs in channels-last memory format, converted once on the device: batches cut
+    from it by index or slice keep the format, so no step converts again."""
+
+    def convert(split: Split) -> Split:
+        return Split(split.x.contiguous(memory_format=torch.channels_last), split.y)
+
+    return TensorData(convert(data.train), convert(data.val) if data.val is not None else None, data.facts)

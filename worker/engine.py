@@ -3,7 +3,8 @@
 The host syncs once per logged point: once per epoch (one `.tolist()` of every metric), plus once per
 `log_every_steps` point when the spec asks for them. The recorder is asked between steps whether to stop, which
 costs a clock read unless a flush is due. A run can stop between any two steps and resume from its checkpoint with
-the same history as an uninterrupted one.
+the same history as an uninterrupted one. `channels_last` converts the model and the on-device dataset once, before
+the first step; `compile` wraps only the training forward (see `Stepper`).
 """
 
 import logging
@@ -18,7 +19,7 @@ import torch
 from core.facts import head_size, recorded_metrics
 from core.metrics import Point
 from core.spec import JobSpec
-from worker.data import TensorData, load_data
+from worker.data import TensorData, channels_last, load_data
 from worker.datasets.torchvision_files import DatasetMissing
 from worker.evaluation import counts_correct, evaluate
 from worker.losses import build_objective
@@ -26,7 +27,7 @@ from worker.metrics_compute import correct_count
 from worker.models import build_model
 from worker.optim import build_optimizer
 from worker.schedules import build_schedule
-from worker.steps import PrecisionUnavailable, Stepper
+from worker.steps import PrecisionUnavailable, Stepper, forget_compiled
 from worker.stopping import EarlyStopper
 from worker.training_state import LossWindow, RunPosition, restore_state, save_state
 
@@ -100,6 +101,8 @@ def _setup(spec: JobSpec, device: torch.device) -> tuple[Stepper, TensorData]:
     except DatasetMissing as exc:
         raise TrainingFailed(str(exc), reason="dataset_missing") from exc
     model = build_model(spec.model, facts=data.facts, n_out=head_size(spec)).to(device)
+    if spec.channels_last:  # the fit checks let it through for convolutional models on images only
+        model, data = model.to(memory_format=torch.channels_last), channels_last(data)
     objective = build_objective(spec.loss, data.facts, device=device)
     optimizer = build_optimizer(spec.optimizer, model.parameters())
     try:
@@ -218,6 +221,15 @@ def train(
     loop = Loop(spec, recorder, device, clock)
     if resume is not None:
         loop.restore(resume)
+    try:
+        return _epochs(loop, checkpointer)
+    finally:
+        if spec.compile:
+            forget_compiled()
+
+
+def _epochs(loop: Loop, checkpointer: Checkpointer | None) -> Outcome:
+    spec, recorder = loop.spec, loop.recorder
     while loop.at.epoch < spec.epochs:
         epoch = loop.at.epoch + 1
         loop.stepper.model.train()

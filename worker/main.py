@@ -8,6 +8,7 @@ from core.queue import make_celery
 from core.settings import get_settings
 from worker.reconciler import Reconciler
 from worker.tasks import register_tasks
+from worker.warm import warm_up
 
 
 def create_worker_app() -> Celery:
@@ -21,6 +22,7 @@ def run_worker(*, loglevel: str = "INFO") -> None:
     """Run the worker in this process until it is stopped."""
     app = create_worker_app()
     Reconciler(app, get_settings()).start()
+    warm_up()  # in this process, which the solo pool runs every job in: the first job finds CUDA ready
     # The solo pool runs the job in this process: torch stays imported between jobs, SIGTERM reaches the running
     # loop (it checkpoints and hands the job back), and one process owns one device.
     app.worker_main(

@@ -41,10 +41,14 @@ class Stepper:
     device: torch.device
     autocast: Callable[[], contextlib.AbstractContextManager[None]] = field(init=False)
     scaler: torch.amp.GradScaler = field(init=False)
+    forward: Callable[[torch.Tensor], torch.Tensor] = field(init=False)
 
     def __post_init__(self) -> None:
         self.autocast = autocast_for(self.spec.precision, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.spec.precision == "fp16")
+        # Only the training steps run compiled: `model` stays the plain module, so checkpoints hold its state dict
+        # (no `_orig_mod.` prefix; a job resumes with or without compile) and evaluation costs no second compile.
+        self.forward = torch.compile(self.model) if self.spec.compile else self.model
 
     def _clip(self) -> None:
         if self.spec.clip_grad_norm is None and self.spec.clip_grad_value is None:
@@ -58,7 +62,7 @@ class Stepper:
     def _forward_backward(self, x: torch.Tensor, target: Target) -> tuple[torch.Tensor, torch.Tensor]:
         self.optimizer.zero_grad(set_to_none=True)
         with self.autocast():
-            output = self.model(x)
+            output = self.forward(x)
         loss = self.objective.loss(output, target)
         self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         self._clip()
@@ -83,3 +87,11 @@ class Stepper:
 
         self.optimizer.step(closure)  # type: ignore[arg-type]
         return first[0]
+
+
+def forget_compiled() -> None:
+    """Drop what torch.compile cached for a job that has ended, so a warm worker compiles each new model afresh."""
+    # Dynamo keeps every compiled graph on the shared code object of the module's forward, guarded by the module's
+    # shapes; past its recompile limit (8) a new model would silently run uncompiled. The on-disk inductor cache
+    # stays, so a later job with the same shapes still compiles quickly.
+    torch._dynamo.reset()

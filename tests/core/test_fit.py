@@ -154,6 +154,19 @@ REFUSALS = [
         ("precision",),
         "precision 'fp16' needs CUDA, but device is 'cpu': use 'bf16' or 'fp32', or device 'cuda' or 'auto'",
     ),
+    (
+        {"channels_last": True},
+        ("channels_last",),
+        "channels_last needs a convolutional model on image inputs (cifar_cnn, lenet, resnet18), but model 'mlp' is "
+        "not convolutional: set channels_last to false, or use one of those models on an image dataset "
+        "('synthetic_images')",
+    ),
+    (
+        {"dataset": "digits", "model": "linear", "channels_last": True, "compile": True},
+        ("channels_last",),
+        "channels_last needs a convolutional model on image inputs (cifar_cnn, lenet, resnet18), but model 'linear' "
+        "is not convolutional: set channels_last to false, or use one of those models",
+    ),
 ]
 
 
@@ -178,6 +191,10 @@ def test_a_pairing_that_cannot_work_is_refused_with_why_and_what_works(
         {"dataset": "cifar10", "model": "resnet18"},
         {"scheduler": {"name": "reduce_on_plateau", "metric": "val_accuracy"}, "early_stopping": {}},
         {"optimizer": "adagrad", "scheduler": {"name": "one_cycle", "cycle_momentum": False}},
+        # Both are CUDA speed-ups that also run (with the same numbers) on the CPU, so no device is refused.
+        {"dataset": "mnist", "model": "lenet", "channels_last": True, "compile": True, "device": "cpu"},
+        {"dataset": "cifar10", "model": "resnet18", "channels_last": True, "precision": "bf16"},
+        {"compile": True, "optimizer": "lbfgs", "log_every_steps": 1, "device": "cpu"},
     ],
 )
 def test_pairings_that_suit_each_other_pass(overrides: dict[str, Any]) -> None:

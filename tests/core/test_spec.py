@@ -42,6 +42,18 @@ def test_defaults_are_filled_in() -> None:
     assert resolved["epochs"] == 10 and resolved["batch_size"] == 64 and resolved["scheduler"] is None
 
 
+def test_channels_last_and_compile_are_off_unless_asked_for_and_only_take_booleans() -> None:
+    resolved = JobSpec.model_validate(spec()).model_dump(mode="json")
+    assert (resolved["channels_last"], resolved["compile"]) == (False, False)
+    assert JobSpec.model_validate(spec(compile=True, channels_last=True)).compile is True
+    assert errors_of(spec(compile="fast")) == [
+        (("compile",), "Input should be a valid boolean, unable to interpret input")
+    ]
+    schema = JobSpec.model_json_schema()["properties"]
+    assert schema["compile"]["default"] is False and "torch.compile" in schema["compile"]["description"]
+    assert schema["channels_last"]["default"] is False and "CUDA" in schema["channels_last"]["description"]
+
+
 def test_pytorch_class_names_are_aliases() -> None:
     parsed = JobSpec.model_validate(spec(loss={"name": "CrossEntropyLoss"}, optimizer={"name": "SGD", "lr": 0.1}))
     assert (parsed.loss.name, parsed.optimizer.name) == ("cross_entropy", "sgd")

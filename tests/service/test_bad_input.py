@@ -123,6 +123,11 @@ def test_invalid_specs_name_the_field(client: TestClient, stored: Stored, body: 
             "optimizer 'sparse_adam' takes only sparse gradients, but model 'mlp' gives dense ones: use 'adam', or "
             "model 'embedding_bag' with sparse true on a token dataset ('synthetic_tokens')",
         ),
+        (
+            {"channels_last": True},
+            "channels_last needs a convolutional model on image inputs (cifar_cnn, lenet, resnet18), but model 'mlp' "
+            "is not convolutional: set channels_last to false, or use one of those models",
+        ),
     ],
 )
 def test_parts_that_do_not_fit_are_refused_with_the_reason(

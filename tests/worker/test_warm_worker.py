@@ -1,0 +1,73 @@
+"""A warm worker: torch, the training code and (on CUDA) the CUDA context are ready before its first job."""
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import worker.main
+from worker.warm import warm_up
+
+ROOT = Path(__file__).resolve().parents[2]
+# What the first job would otherwise import: torch, torchvision's models and files, the engine and what it builds.
+TRAINING_MODULES = [
+    "torch",
+    "torchvision.models",
+    "worker.datasets.torchvision_files",
+    "worker.engine",
+    "worker.losses",
+    "worker.models",
+    "worker.optim",
+    "worker.runner",
+    "worker.schedules",
+    "worker.steps",
+]
+
+
+def test_loading_the_worker_imports_the_training_code() -> None:
+    probe = f"import sys, worker.main; print([m for m in {TRAINING_MODULES!r} if m not in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_cpu_worker_prepares_nothing() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert warm_up() is None and not torch.cuda.is_initialized()
+
+
+def test_the_worker_warms_up_before_it_takes_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    class App:
+        def worker_main(self, argv: list[str]) -> None:
+            calls.append("worker_main " + " ".join(a for a in argv if a.startswith("--pool")))
+
+    class Reconciler:
+        def __init__(self, *_: Any) -> None:
+            pass
+
+        def start(self) -> None:
+            calls.append("reconciler")
+
+    monkeypatch.setattr(worker.main, "create_worker_app", App)
+    monkeypatch.setattr(worker.main, "Reconciler", Reconciler)
+    monkeypatch.setattr(worker.main, "warm_up", lambda: calls.append("warm_up"))
+    worker.main.run_worker()
+    # The solo pool runs every job in this process, so what warm_up readied here is what the jobs find.
+    assert calls == ["reconciler", "warm_up", "worker_main --pool=solo"]
+
+
+@pytest.mark.gpu
+def test_a_cuda_worker_creates_its_cuda_context_at_start() -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    probe = (
+        "import torch; from worker.warm import warm_up; before = torch.cuda.is_initialized(); device = warm_up(); "
+        "print(before, device.type, torch.cuda.is_initialized())"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["False", "cuda", "True"]
