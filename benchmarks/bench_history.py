@@ -174,6 +174,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Seed, measure, print the table, write test-artifacts/bench/history.json."""
     args = parse_args()
+    harness.exit_on_sigterm()
     sizes = harness.parse_sizes(args.sizes)
     curves = {n: harness.loss_curve(name=NAME, steps=n) for n in sizes}
     gradyard: dict[str, dict[tuple[int, str], Timing]] = {}

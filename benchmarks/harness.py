@@ -383,6 +383,11 @@ class Mlflow:
 # --- results --------------------------------------------------------------------------------------------------------
 
 
+def exit_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so every `with` here stops its servers and drops its databases."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 @contextlib.contextmanager
 def workspace(prefix: str) -> Iterator[Path]:
     """A temporary directory for databases, stores and logs, removed on exit."""
