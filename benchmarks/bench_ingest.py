@@ -156,8 +156,9 @@ def main() -> None:
                 mlflow[steps]["points_per_s"] = mlflow[steps]["points"] / mlflow[steps]["seconds"]
     caption = (
         f"{len(NAMES)} metrics x N steps. MLflow {harness.mlflow_version()}, SQLite store, {args.mlflow_workers}"
-        f" worker(s), sequential log-batch calls of {harness.MLFLOW_BATCH:,} metrics, stopped after"
-        f" {args.mlflow_seconds:g} s: " + ", ".join(f"{m['points']:,} of {m['of']:,} points" for m in mlflow.values())
+        f" worker(s), sequential log-batch calls of {harness.MLFLOW_BATCH:,} metrics for at most"
+        f" {args.mlflow_seconds:g} s; it took "
+        + ", ".join(f"{m['points']:,} of {m['of']:,} points in {m['seconds']:.0f} s" for m in mlflow.values())
     )
     console.print(render(rows, mlflow, caption))
     result = {"mlflow_version": harness.mlflow_version(), "args": vars(args), "rows": rows, "mlflow": mlflow}
