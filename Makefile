@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install: reruns skip pip until pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium run lint test compose-test migrate clean
+.PHONY: install chromium run lint test compose-test migrate clean bench-history bench-ingest
 
 install: $(STAMP)
 
@@ -39,6 +39,24 @@ compose-test:
 
 migrate: install
 	$(BIN)/gradyard migrate
+
+# Benchmarks against the real service, beside MLflow's tracking server. MLflow lives in its own virtualenv, never in
+# the project's dependencies: 3.17.2 is the newest that installs (3.18.0's mlflow-skinny is not on PyPI).
+# `make bench-history BENCH_ARGS='--sizes 1e4,1e5'` for a quick run; the default is the full set.
+MLFLOW_VERSION := 3.17.2
+MLFLOW_VENV := .venv-mlflow
+MLFLOW_STAMP := $(MLFLOW_VENV)/.installed-$(MLFLOW_VERSION)
+
+$(MLFLOW_STAMP):
+	test -x $(MLFLOW_VENV)/bin/python || $(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/python -m pip install mlflow==$(MLFLOW_VERSION)
+	touch $@
+
+bench-history: install $(MLFLOW_STAMP)
+	$(BIN)/python benchmarks/bench_history.py $(BENCH_ARGS)
+
+bench-ingest: install $(MLFLOW_STAMP)
+	$(BIN)/python benchmarks/bench_ingest.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var
