@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install: reruns skip pip until pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium run lint test compose-test migrate clean
+.PHONY: install chromium run lint test compose-test migrate clean bench-training bench-queue
 
 install: $(STAMP)
 
@@ -36,6 +36,14 @@ test: lint chromium
 # Needs no .venv: the checks use the standard library only. See deploy/compose-test/run.sh.
 compose-test:
 	bash deploy/compose-test/run.sh
+
+# Benchmarks on the real stack (a private Redis, SQLite, the API and a worker, all stopped at the end); tables on
+# stdout, numbers in test-artifacts/bench/. ARGS passes options (`make bench-training ARGS=--profile`).
+bench-training: install
+	$(BIN)/python -m benchmarks.bench_training $(ARGS)
+
+bench-queue: install
+	$(BIN)/python -m benchmarks.bench_queue $(ARGS)
 
 migrate: install
 	$(BIN)/gradyard migrate
