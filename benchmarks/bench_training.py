@@ -263,12 +263,20 @@ def main() -> None:
     parser.add_argument("--cifar-repeat", type=int, default=3, help="rounds of the cifar_cnn job (each way)")
     parser.add_argument("--logging-repeat", type=int, default=7, help="rounds of the per-step logging comparison")
     parser.add_argument("--profile", action="store_true", help="also print cProfile's top functions for logging")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch CPU threads in the worker and here (0: torch's default)"
+    )
     args = parser.parse_args()
+    stack_env = {}
+    if args.threads:
+        # The same thread count on both sides; on a crowded machine one thread avoids OpenMP's oversubscription stalls.
+        torch.set_num_threads(args.threads)
+        stack_env["OMP_NUM_THREADS"] = str(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     found, notes = cases(device)
     for note in notes:
         console.print(f"[yellow]{note}")
-    with bench_stack() as stack:
+    with bench_stack(env=stack_env) as stack:
         console.log("stack up; warming the worker with a throwaway job")
         run_service(stack, DIGITS | {"epochs": 1})
         hand_written(JobSpec.model_validate(DIGITS | {"epochs": 1}), device=device)  # this process's warm-up too
@@ -284,7 +292,13 @@ def main() -> None:
     for name, text in logged["profiles"].items():
         console.rule(f"cProfile, log_every_steps {'1' if name == 'with' else 'none'}")
         console.print(text, markup=False, highlight=False)
-    results = {"machine": machine(), "device": str(device), "notes": notes, "cases": [asdict(c) for c in found]}
+    results = {
+        "machine": machine(),
+        "threads": torch.get_num_threads(),
+        "device": str(device),
+        "notes": notes,
+        "cases": [asdict(c) for c in found],
+    }
     path = write_results("training", results | {"ratios": rows, "logging": logged})
     console.print(f"numbers written to {path}")
 
