@@ -125,16 +125,24 @@ def run_case(stack: Stack, case: Case, *, repeat: int, device: torch.device) -> 
     """Run the case's ways interleaved, `repeat` times, so a busy moment of the machine hits all of them alike."""
     spec = JobSpec.model_validate(case.spec)
     compiled = bool(case.spec.get("compile"))
+    ways: list[Callable[[], None]] = [
+        lambda: _served(stack, case),
+        lambda: _in_process(case, "hand", lambda: hand_written(spec, device=device, compile_model=compiled)),
+    ]
+    if case.variant == "fp32":
+        ways.append(lambda: _in_process(case, "naive", lambda: naive(spec, device=device)))
     for i in range(repeat):
-        served = run_service(stack, case.spec)
-        case.runs["service"].append(served.seconds)
-        case.cpu["service"].append(served.cpu)
-        case.wall.append(served.wall)
-        case.val_accuracy["service"] = float(served.job["metrics"]["val_accuracy"]["last"])
-        _in_process(case, "hand", lambda: hand_written(spec, device=device, compile_model=compiled))
-        if case.variant == "fp32":
-            _in_process(case, "naive", lambda: naive(spec, device=device))
+        for k in range(len(ways)):  # each round starts with the next way: a load trend favours none of them
+            ways[(i + k) % len(ways)]()
         console.log(f"{case.job} {case.variant} round {i + 1}/{repeat}: " + _round_line(case))
+
+
+def _served(stack: Stack, case: Case) -> None:
+    served = run_service(stack, case.spec)
+    case.runs["service"].append(served.seconds)
+    case.cpu["service"].append(served.cpu)
+    case.wall.append(served.wall)
+    case.val_accuracy["service"] = float(served.job["metrics"]["val_accuracy"]["last"])
 
 
 def _in_process(case: Case, way: str, loop: Callable[[], LoopResult]) -> None:

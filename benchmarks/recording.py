@@ -62,13 +62,34 @@ def _claimed_job(spec: JobSpec) -> tuple[str, int]:
     return job_id, attempt
 
 
+class TimedRecorder(SqlRecorder):
+    """A SqlRecorder that adds up what its writes cost (wall and the writing thread's CPU), for --profile."""
+
+    writes = 0
+    write_seconds = 0.0
+    write_cpu_seconds = 0.0
+
+    def _write_buffer_locked(self) -> None:
+        start, cpu_start = time.perf_counter(), time.thread_time()
+        try:
+            super()._write_buffer_locked()
+        finally:
+            type(self).writes += 1
+            type(self).write_seconds += time.perf_counter() - start
+            type(self).write_cpu_seconds += time.thread_time() - cpu_start
+
+
 def recorded_run(
-    spec: JobSpec, *, device: torch.device, profile: cProfile.Profile | None = None
+    spec: JobSpec,
+    *,
+    device: torch.device,
+    profile: cProfile.Profile | None = None,
+    recorder_class: type[SqlRecorder] = SqlRecorder,
 ) -> tuple[float, float]:
     """Wall and CPU seconds (this process, the writer thread too) to train the spec through a SqlRecorder, its last
     write included, as a worker runs it."""
     job_id, attempt = _claimed_job(spec)
-    recorder = SqlRecorder(job_id=job_id, attempt=attempt, flush_seconds=get_settings().flush_seconds)
+    recorder = recorder_class(job_id=job_id, attempt=attempt, flush_seconds=get_settings().flush_seconds)
     start, cpu_start = time.perf_counter(), time.process_time()
     if profile is not None:
         profile.enable()
@@ -85,9 +106,16 @@ def recorded_run(
 
 
 def profile_top(spec: JobSpec, *, device: torch.device, lines: int = 25) -> str:
-    """cProfile's top functions by own time for one recorded run of the spec (the training thread only)."""
+    """cProfile's top functions by own time for one recorded run of the spec (the training thread only), and what
+    the recorder's writes cost (they run mostly on its writer thread, which cProfile does not see)."""
     profile = cProfile.Profile()
-    recorded_run(spec, device=device, profile=profile)
+    TimedRecorder.writes, TimedRecorder.write_seconds, TimedRecorder.write_cpu_seconds = 0, 0.0, 0.0
+    seconds, cpu = recorded_run(spec, device=device, profile=profile, recorder_class=TimedRecorder)
     out = io.StringIO()
+    print(
+        f"run: {seconds:.3f} s wall, {cpu:.3f} s CPU; recorder writes: {TimedRecorder.writes}, "
+        f"{TimedRecorder.write_seconds:.3f} s wall, {TimedRecorder.write_cpu_seconds:.3f} s CPU",
+        file=out,
+    )
     pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(lines)
     return out.getvalue()
