@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install: reruns skip pip until pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium run lint test compose-test migrate clean bench-history bench-ingest
+.PHONY: install chromium run lint test compose-test migrate clean bench-history bench-ingest bench-training bench-queue
 
 install: $(STAMP)
 
@@ -37,12 +37,20 @@ test: lint chromium
 compose-test:
 	bash deploy/compose-test/run.sh
 
+# Benchmarks on the real stack (a private Redis, SQLite, the API and a worker, all stopped at the end); tables on
+# stdout, numbers in test-artifacts/bench/. ARGS passes options (`make bench-training ARGS=--profile`).
+bench-training: install
+	$(BIN)/python -m benchmarks.bench_training $(ARGS)
+
+bench-queue: install
+	$(BIN)/python -m benchmarks.bench_queue $(ARGS)
+
 migrate: install
 	$(BIN)/gradyard migrate
 
 # Benchmarks against the real service, beside MLflow's tracking server. MLflow lives in its own virtualenv, never in
 # the project's dependencies: 3.17.2 is the newest that installs (3.18.0's mlflow-skinny is not on PyPI).
-# `make bench-history BENCH_ARGS='--sizes 1e4,1e5'` for a quick run; the default is the full set.
+# `make bench-history ARGS='--sizes 1e4,1e5'` for a quick run; the default is the full set.
 MLFLOW_VERSION := 3.17.2
 MLFLOW_VENV := .venv-mlflow
 MLFLOW_STAMP := $(MLFLOW_VENV)/.installed-$(MLFLOW_VERSION)
@@ -53,10 +61,10 @@ $(MLFLOW_STAMP):
 	touch $@
 
 bench-history: install $(MLFLOW_STAMP)
-	$(BIN)/python benchmarks/bench_history.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_history.py $(ARGS)
 
 bench-ingest: install $(MLFLOW_STAMP)
-	$(BIN)/python benchmarks/bench_ingest.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_ingest.py $(ARGS)
 
 clean:
 	rm -rf var

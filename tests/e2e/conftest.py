@@ -1,153 +1,49 @@
 """The real stack as processes: the API under uvicorn and a Celery worker, over a real Redis and database."""
 
 import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from cli.redis_server import RedisServer
 from tests.conftest import DIALECTS, create_database
+from tests.e2e.stack import (
+    TERMINAL,
+    Stack,
+    create_key,
+    free_port,
+    launch_stack,
+    start_process,
+    stop_processes,
+    wait_ready,
+)
 
-READY_SECONDS = 60.0
-TERMINAL = {"succeeded", "failed", "cancelled"}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Stack:
-    """A running API and worker; an HTTP client for the API; helpers that wait on jobs."""
-
-    def __init__(
-        self, base_url: str, processes: list[subprocess.Popen[bytes]], logs: Path, key: str, env: dict[str, str]
-    ) -> None:
-        self.env = env
-        self.http = httpx.Client(base_url=base_url, timeout=10, headers={"Authorization": f"Bearer {key}"})
-        self.url = base_url
-        self.key = key
-        self.processes = processes
-        self.logs = logs
-
-    def submit(self, spec: dict[str, Any]) -> str:
-        """POST a spec; the new job's id."""
-        response = self.http.post("/jobs", json=spec)
-        assert response.status_code == 201, response.text
-        return str(response.json()["id"])
-
-    def job(self, job_id: str) -> dict[str, Any]:
-        """GET one job."""
-        response = self.http.get(f"/jobs/{job_id}")
-        assert response.status_code == 200, response.text
-        return dict(response.json())
-
-    def metrics(self, job_id: str, **params: Any) -> dict[str, Any]:
-        """GET a job's metric history."""
-        response = self.http.get(f"/jobs/{job_id}/metrics", params=params)
-        assert response.status_code == 200, response.text
-        return dict(response.json())
-
-    def wait(self, job_id: str, statuses: set[str] = TERMINAL, timeout: float = 120.0) -> dict[str, Any]:
-        """Poll until the job reaches one of these statuses; fail with the worker's log if it does not."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            job = self.job(job_id)
-            if job["status"] in statuses:
-                return job
-            time.sleep(0.05)
-        raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s\n{self.log_tail()}")
-
-    def log_tail(self) -> str:
-        """The end of each process's log, for failure messages."""
-        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.logs.glob("*.log")))
-
-
-def start_process(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start `python -m cli ARGV` with this environment, its output into the log file."""
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "cli", *argv],
-            env=env | {"PYTHONUNBUFFERED": "1"},  # the log must be readable while the process runs
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def create_key(env: dict[str, str], user: str) -> str:
-    """A new API key, made the way an operator makes one: `gradyard keys create --user USER`."""
-    made = subprocess.run(
-        [sys.executable, "-m", "cli", "keys", "create", "--user", user], env=env, capture_output=True, check=True
-    )
-    return made.stdout.decode().strip()
-
-
-def wait_ready(stack: Stack) -> None:
-    """Wait until the API answers /readyz; fail with the logs if a process exits or time runs out."""
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        if any(p.poll() is not None for p in stack.processes):
-            raise RuntimeError(f"a stack process exited at start\n{stack.log_tail()}")
-        try:
-            if stack.http.get("/readyz").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the API was not ready in {READY_SECONDS}s\n{stack.log_tail()}")
-
-
-def stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
-    """Stop processes politely, then firmly."""
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGCONT)  # a test may have left one stopped
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+# The helpers live in tests/e2e/stack.py (no pytest there, so the benchmarks use them too); the tests import them here.
+__all__ = [
+    "TERMINAL",
+    "Stack",
+    "create_key",
+    "free_port",
+    "running_stack",
+    "start_process",
+    "stop_processes",
+    "wait_ready",
+]
 
 
 @contextlib.contextmanager
 def running_stack(dialect: str, workdir: Path, redis_server: RedisServer) -> Iterator[Stack]:
     """The API and one worker as processes on a fresh database of this dialect; stopped and dropped on exit."""
     url, drop = create_database(dialect, workdir)
-    port = free_port()
-    env = os.environ | {
-        "GRADYARD_DATABASE_URL": url,
-        "GRADYARD_BROKER_URL": redis_server.url,
-        "GRADYARD_QUEUE": f"e2e-{uuid.uuid4().hex[:8]}",
-        "GRADYARD_PORT": str(port),
+    env = {
         "GRADYARD_FLUSH_SECONDS": "0.2",
         "GRADYARD_RATE_LIMIT_PER_MINUTE": "100000",  # the tests poll hard; rate limits have their own tests
-        "GRADYARD_ARTIFACT_DIR": str(workdir / "artifacts"),
-        "GRADYARD_DATA_DIR": str(workdir / "data"),
     }
-    processes = [
-        start_process(["api"], env, workdir / "api.log"),
-        start_process(["worker"], env, workdir / "worker.log"),
-    ]
-    stack = Stack(f"http://127.0.0.1:{port}", processes, workdir, create_key(env, "e2e"), env)
     try:
-        wait_ready(stack)
-        yield stack
+        with launch_stack(database_url=url, broker_url=redis_server.url, workdir=workdir, env=env) as stack:
+            yield stack
     finally:
-        stack.http.close()
-        stop_processes(processes)
         drop()
 
 
