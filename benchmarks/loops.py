@@ -19,6 +19,7 @@ from core.components import Adam, CrossEntropy, Sgd
 from core.facts import head_size
 from core.spec import JobSpec
 from worker.data import TensorData, load_data
+from worker.evaluation import outputs
 from worker.models import build_model
 
 Autocast = Callable[[], contextlib.AbstractContextManager[None]]
@@ -98,8 +99,7 @@ def hand_written(spec: JobSpec, *, device: torch.device, compile_model: bool = F
             loss_sum += loss.detach() * len(index)
             correct += (out.detach().argmax(1) == yb).sum()
         model.eval()
-        with torch.no_grad(), autocast():
-            val_out = model(data.val.x).float()
+        val_out = outputs(model, data.val.x, autocast)  # in cache-sized chunks on the CPU, as the engine does
         val_loss = F.cross_entropy(val_out, data.val.y, label_smoothing=smoothing)
         val_accuracy = (val_out.argmax(1) == data.val.y).float().mean()
         last = torch.stack([loss_sum / n, correct / n, val_loss, val_accuracy]).tolist()  # the epoch's one sync
