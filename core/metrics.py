@@ -1,4 +1,4 @@
-"""Metric points, columnar series, per-metric summaries and shape-keeping downsampling (pure Python, no SQL)."""
+"""Metric points, columnar series (numpy), per-metric summaries and shape-keeping downsampling; no SQL here."""
 
 import math
 from collections.abc import Iterable, Sequence
