@@ -6,8 +6,10 @@ in (cursor, job.step] sends each committed point once and never half a step. A l
 back to its checkpoint and says that step in the state log; the stream then sends `rewind` before anything newer.
 """
 
+import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -16,6 +18,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
+from starlette.types import Receive, Scope, Send
 
 from core import repository
 from core.db import session_scope
@@ -33,9 +36,27 @@ LAST_EVENT_ID = r"^[0-9]{1,18}:[0-9]{1,18}$"  # 18 digits: every value fits a 64
 
 
 class EventStreamResponse(StreamingResponse):
-    """A text/event-stream body that proxies must neither cache nor buffer."""
+    """A text/event-stream body that proxies must neither cache nor buffer; `release` runs however it ends."""
 
     media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        content: AsyncIterator[bytes],
+        status_code: int = 200,  # FastAPI reads this default for the OpenAPI document
+        *,
+        release: Callable[[], None],
+        headers: dict[str, str],
+    ) -> None:
+        super().__init__(content, status_code=status_code, headers=headers)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the stream; give its slot back when it ends, even if the client left before the first byte."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
 
 
 @dataclass
@@ -125,6 +146,30 @@ def poll_once(job_id: str, cursor: Cursor, names: list[str] | None) -> Batch:
             return Batch(ended=True)
 
 
+class OpenStreams:
+    """How many streams each user holds open in this process: each polls the database until its job ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: Counter[str] = Counter()
+
+    def admit(self, user: str, limit: int) -> bool:
+        """Count one more stream for this user, unless they hold `limit` already."""
+        with self._lock:
+            if self._open[user] >= limit:
+                return False
+            self._open[user] += 1
+            return True
+
+    def release(self, user: str) -> None:
+        """One of this user's streams has ended."""
+        with self._lock:
+            self._open[user] -= 1
+
+
+OPEN_STREAMS = OpenStreams()
+
+
 async def _stream(request: Request, job_id: str, cursor: Cursor, names: list[str] | None) -> AsyncIterator[bytes]:
     """Poll and send until the job ends or the client goes; a comment line keeps a quiet connection open."""
     interval = get_settings().stream_poll_seconds
@@ -167,7 +212,12 @@ def stream_events(
         return problem(422, "Invalid request", f"query.names: {why}", kind="validation", errors=errors)
     repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
     session.close()  # the request's session (auth, this check) must not hold a connection for the stream's life
+    user, limit = principal.user_id or principal.name, get_settings().max_streams_per_user
+    if not OPEN_STREAMS.admit(user, limit):
+        why = f"{limit} live streams are open for this user already, the most this server allows; close one"
+        return problem(429, "Too many streams", why, kind="rate-limited", headers={"Retry-After": "5"})
     return EventStreamResponse(
         _stream(request, job_id, Cursor.parse(last_event_id), wanted),
+        release=lambda: OPEN_STREAMS.release(user),
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from core import repository
 from core.db import get_engine, session_scope
 from core.metrics import Point
+from core.settings import get_settings
 from service.routes.events import Cursor, poll_once
 from tests.service.conftest import client_with_key, key_for
 from tests.sse import Event, flatten, read_events
@@ -221,27 +222,9 @@ def test_a_stream_holds_no_database_connection_between_polls(app: FastAPI, clien
     assert len(held) >= 2 and set(held) == {0}
 
 
-async def _connections_held_while_streaming(app: FastAPI, job_id: str, authorization: str) -> list[int]:
-    """Drive the app as a server would and count the checked-out connections as each chunk of the stream goes out."""
-    held: list[int] = []
-    gone = anyio.Event()
-    asked = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal asked
-        if not asked:
-            asked = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await gone.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        if message["type"] == "http.response.body" and message.get("body"):
-            held.append(get_engine().pool.checkedout())  # type: ignore[attr-defined]
-            if len(held) == 2:
-                gone.set()
-
-    scope = {
+def _scope(job_id: str, authorization: str) -> dict[str, Any]:
+    """An ASGI request for the job's stream, as a server would pass it."""
+    return {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -255,6 +238,62 @@ async def _connections_held_while_streaming(app: FastAPI, job_id: str, authoriza
         "client": ("127.0.0.1", 1),
         "server": ("test", 80),
     }
+
+
+async def _open_stream(app: FastAPI, scope: dict[str, Any], *, chunks: int, sent: Any) -> None:
+    """Drive a stream as a server would; after `chunks` chunks of body the client goes away. `sent` sees each one."""
+    seen = 0
+    gone = anyio.Event()
+    asked = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        nonlocal seen
+        if message["type"] == "http.response.body" and message.get("body"):
+            seen += 1
+            await sent(seen)
+            if seen == chunks:
+                gone.set()
+
     with anyio.fail_after(30):
         await app(scope, receive, send)
+
+
+async def _connections_held_while_streaming(app: FastAPI, job_id: str, authorization: str) -> list[int]:
+    """Count the checked-out connections as each chunk of the stream goes out."""
+    held: list[int] = []
+
+    async def sent(_: int) -> None:
+        held.append(get_engine().pool.checkedout())  # type: ignore[attr-defined]
+
+    await _open_stream(app, _scope(job_id, authorization), chunks=2, sent=sent)
     return held
+
+
+def test_a_user_may_hold_only_so_many_streams_open(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADYARD_MAX_STREAMS_PER_USER", "1")
+    get_settings.cache_clear()
+    job_id = new_job(client)
+    run(job_id, [range(1, 3)])
+    refused: list[Any] = []
+
+    async def second_while_the_first_is_open(seen: int) -> None:
+        if seen == 2:  # the first stream is open and sending: a second one from the same user is refused
+            refused.append(await anyio.to_thread.run_sync(lambda: client.get(f"/jobs/{job_id}/events")))
+
+    scope = _scope(job_id, client.headers["authorization"])
+    anyio.run(lambda: _open_stream(app, scope, chunks=3, sent=second_while_the_first_is_open))
+    problem = problem_of(refused[0], 429)
+    assert problem["detail"].startswith("1 live streams are open for this user already")
+    assert refused[0].headers["retry-after"] == "5"
+    finish(job_id)
+    assert stream(client, job_id)[-1].event == "end"  # the first stream's slot came back when its client went
