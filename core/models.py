@@ -104,6 +104,9 @@ class JobEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(32), default=None)
     detail: Mapped[str | None] = mapped_column(Text, default=None)
     actor: Mapped[str | None] = mapped_column(String(100), default=None)  # the user who asked for it (audit)
+    # On the claim of a later attempt: the step its history goes back to (its checkpoint's), which a live stream
+    # must rewind to. None on every other row.
+    step: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class MetricPoint(Base):

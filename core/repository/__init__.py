@@ -1,6 +1,6 @@
 """Every SQL statement gradyard runs. Routes and tasks call these named functions, never SQL of their own."""
 
-from core.repository.events import job_events, job_events_after, log_event, resumed_from
+from core.repository.events import job_events, job_events_after, log_event
 from core.repository.jobs import (
     count_active_jobs,
     create_job,
@@ -54,7 +54,6 @@ __all__ = [
     "record_progress",
     "request_cancel",
     "requeue_lost",
-    "resumed_from",
     "revoke_key",
     "rewind_history",
     "stale_running",

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from core.errors import StaleAttempt
 from core.metrics import Point, merge_summaries
 from core.models import Job
-from core.repository.events import log_event, resume_detail
+from core.repository.events import log_event
 from core.repository.points import delete_points_after, insert_points
 from core.timeutil import utcnow
 
@@ -40,8 +40,12 @@ def claim_job(session: Session, *, job_id: str) -> int | None:
     if claimed is None:
         return None
     attempt, step = claimed
-    detail = resume_detail(step=step) if attempt > 1 else None
-    log_event(session, job_id=job_id, status="running", attempt=attempt, detail=detail)
+    if attempt == 1:
+        log_event(session, job_id=job_id, status="running", attempt=attempt)
+    else:
+        log_event(
+            session, job_id=job_id, status="running", attempt=attempt, detail=f"resuming from step {step}", step=step
+        )
     return int(attempt)
 
 

@@ -105,7 +105,7 @@ def _status(event: JobEvent) -> dict[str, Any]:
 def _send_log(batch: Batch, cursor: Cursor, events: Sequence[JobEvent]) -> None:
     """State-log rows in order; a later attempt's history went back to its checkpoint: `rewind` before its row."""
     for event in events:
-        went_back = repository.resumed_from(event)
+        went_back = event.step  # set on a later attempt's claim only
         if went_back is not None and went_back < cursor.step:
             cursor.step = went_back
             batch.add("rewind", {"step": went_back}, cursor)
