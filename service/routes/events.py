@@ -28,7 +28,7 @@ from core.settings import get_settings
 from service.auth import PrincipalDep
 from service.deps import SessionDep
 from service.problems import problem
-from service.routes.metrics import names_problem
+from service.routes.metrics import wanted_names
 
 router = APIRouter(prefix="/jobs", tags=["events"])
 KEEPALIVE_SECONDS = 15.0
@@ -206,10 +206,7 @@ def stream_events(
     ] = None,
 ) -> Response:
     """A job's live stream: each state-log row, new metric points as they land, then `end` when the job ends."""
-    wanted = None if names is None else [name.strip() for name in names.split(",") if name.strip()]
-    if wanted is not None and (why := names_problem(wanted)):
-        errors = [{"loc": ["query", "names"], "msg": why, "type": "metric_unknown"}]
-        return problem(422, "Invalid request", f"query.names: {why}", kind="validation", errors=errors)
+    wanted = wanted_names(names)
     repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
     session.close()  # the request's session (auth, this check) must not hold a connection for the stream's life
     user, limit = principal.user_id or principal.name, get_settings().max_streams_per_user

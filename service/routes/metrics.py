@@ -6,13 +6,13 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Header, Query, Response
+from fastapi.exceptions import RequestValidationError
 
 from core import repository
 from core.metrics import METRIC_NAMES, Series
 from core.models import TERMINAL_STATUSES, Job
 from service.auth import PrincipalDep
 from service.deps import SessionDep
-from service.problems import problem
 from service.schemas import MetricsOut
 
 router = APIRouter(prefix="/jobs", tags=["metrics"])
@@ -38,6 +38,16 @@ def names_problem(wanted: list[str]) -> str | None:
     if unknown:
         return f"unknown metric {', '.join(map(repr, unknown))}; known: {', '.join(METRIC_NAMES)}"
     return None
+
+
+def wanted_names(names: str | None) -> list[str] | None:
+    """The metrics a `names` query parameter asks for (None: all of them), each once; a 422 naming the unknown ones."""
+    if names is None:
+        return None
+    wanted = list(dict.fromkeys(name.strip() for name in names.split(",") if name.strip()))
+    if why := names_problem(wanted):
+        raise RequestValidationError([{"loc": ("query", "names"), "msg": why, "type": "metric_unknown"}])
+    return wanted
 
 
 def _csv(history: dict[str, Series]) -> bytes:
@@ -94,10 +104,7 @@ def read_metrics(
 
     An ended job's answer carries an ETag: sending it back in If-None-Match costs a 304 and no read of the points.
     """
-    wanted = None if names is None else [name.strip() for name in names.split(",") if name.strip()]
-    if wanted is not None and (why := names_problem(wanted)):
-        errors = [{"loc": ["query", "names"], "msg": why, "type": "metric_unknown"}]
-        return problem(422, "Invalid request", f"query.names: {why}", kind="validation", errors=errors)
+    wanted = wanted_names(names)
     fmt = format or ("csv" if accept and CSV_TYPE in accept and "json" not in accept else "json")
     job = repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
     etag = _etag(job, wanted, after_step, max_points, fmt)

@@ -10,7 +10,7 @@ from service.auth import PrincipalDep
 from service.deps import SessionDep
 from service.plotting import ImageFormat, Size, compare_plot, job_plot, panels_for
 from service.problems import problem
-from service.routes.metrics import names_problem
+from service.routes.metrics import names_problem, wanted_names
 
 router = APIRouter(tags=["plots"])
 MAX_COMPARE_JOBS = 12
@@ -51,9 +51,7 @@ def plot_job(
     log: Log = False,
 ) -> Response:
     """A job's curves as PNG or SVG: a panel per family of metrics (loss train vs validation, accuracy, lr...)."""
-    wanted = None if names is None else _split(names)
-    if wanted is not None and (why := names_problem(wanted)):
-        return _invalid("names", why, "metric_unknown")
+    wanted = wanted_names(names)
     job = repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
     points = repository.read_metrics(session, job_id=job_id, names=wanted, after_step=0, max_points=PLOT_POINTS)
     chosen = wanted or [name for name in METRIC_NAMES if name in points]
