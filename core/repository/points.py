@@ -175,31 +175,31 @@ def _chunk_window(query: Any, *, after_step: int, through_step: int | None) -> A
     return query.order_by(MetricChunk.name, MetricChunk.first_step)
 
 
-def _full_series(
+def _packed_series(
     session: Session,
     *,
     job_id: str,
     names: Sequence[str] | None,
-    after_step: int,
-    through_step: int | None,
+    window: tuple[int, int | None],
     skip: Iterable[str] = (),
 ) -> dict[str, Series]:
-    """Every point in the window (but the series to skip), each series' chunks unpacked in one join per column."""
-    skipped = list(skip)
-    query = _window(_chunk_columns(), MetricChunk, job_id=job_id, names=names).where(MetricChunk.name.not_in(skipped))
+    """The chunked part of each series in the window (after_step, through_step], but those to skip, unpacked in one
+    join per column."""
+    after_step, through_step = window
+    query = _window(_chunk_columns(), MetricChunk, job_id=job_id, names=names).where(MetricChunk.name.not_in(skip))
     columns: dict[str, tuple[list[bytes], ...]] = defaultdict(lambda: ([], [], [], []))
     for name, _, *packed in _fetch_packed(
         session, _chunk_window(query, after_step=after_step, through_step=through_step)
     ):
         for column, data in zip(columns[name], packed, strict=True):
             column.append(data)
-    tails = _tails(session, job_id=job_id, names=names, after_step=after_step, through_step=through_step)
-    history: dict[str, Series] = {}
-    for name in sorted((set(columns) | set(tails)) - set(skipped)):
-        parts = [unpack(*columns[name]).between(after_step, through_step)] if name in columns else []
-        parts += [tails[name]] if name in tails else []
-        history[name] = Series.concat(parts)
-    return history
+    return {name: unpack(*packed).between(after_step, through_step) for name, packed in columns.items()}
+
+
+def _joined(packed: dict[str, Series], tails: dict[str, Series], *, skip: Iterable[str] = ()) -> dict[str, Series]:
+    """Each series' chunks followed by its tail (every tail step is past its last chunk)."""
+    names = sorted((set(packed) | set(tails)) - set(skip))
+    return {name: Series.concat([part[name] for part in (packed, tails) if name in part]) for name in names}
 
 
 def _chunk_index(
@@ -230,20 +230,19 @@ def read_metrics(
     series of many chunks is downsampled from their rollups, reading in full only the chunks at its ends and any
     with non-finite values, so a million-point history costs about a thousand small rows.
     """
+    window = (after_step, through_step)
+    tails = _tails(session, job_id=job_id, names=names, after_step=after_step, through_step=through_step)
     if max_points is None:
-        return _full_series(session, job_id=job_id, names=names, after_step=after_step, through_step=through_step)
+        return _joined(_packed_series(session, job_id=job_id, names=names, window=window), tails)
     chunks = _chunk_index(session, job_id=job_id, names=names, after_step=after_step, through_step=through_step)
     # A series of fewer chunks than buckets is read in full: its rollups are too coarse to fill every bucket.
     long = {name for name, rows in chunks.items() if len(rows) >= (max_points - 2) // 2 + 2}
-    short = _full_series(
-        session, job_id=job_id, names=names, after_step=after_step, through_step=through_step, skip=long
-    )
+    packed = _packed_series(session, job_id=job_id, names=names, window=window, skip=long)
+    short = _joined(packed, tails, skip=long)
     history = {name: downsample(series, max_points) for name, series in short.items()}
-    if long:
-        tails = _tails(session, job_id=job_id, names=sorted(long), after_step=after_step, through_step=through_step)
-        for name in long:
-            segments = _segments(session, job_id=job_id, name=name, rows=chunks[name], tail=tails.get(name))
-            history[name] = downsample_segments(segments.between(after_step, through_step), max_points)
+    for name in long:
+        segments = _segments(session, job_id=job_id, name=name, rows=chunks[name], tail=tails.get(name))
+        history[name] = downsample_segments(segments.between(after_step, through_step), max_points)
     return dict(sorted(history.items()))
 
 
