@@ -61,10 +61,10 @@ $(MLFLOW_STAMP):
 	touch $@
 
 bench-history: install $(MLFLOW_STAMP)
-	$(BIN)/python benchmarks/bench_history.py $(ARGS)
+	$(BIN)/python -m benchmarks.bench_history $(ARGS)
 
 bench-ingest: install $(MLFLOW_STAMP)
-	$(BIN)/python benchmarks/bench_ingest.py $(ARGS)
+	$(BIN)/python -m benchmarks.bench_ingest $(ARGS)
 
 clean:
 	rm -rf var

@@ -1,6 +1,6 @@
 """Reading one metric history over HTTP: gradyard's API (SQLite and PostgreSQL) beside MLflow's tracking server.
 
-Run: make bench-history   (or .venv/bin/python benchmarks/bench_history.py --sizes 1e4,1e5)
+Run: make bench-history   (or .venv/bin/python -m benchmarks.bench_history --sizes 1e4,1e5)
 
 For each size N, one series `train_loss` with steps 1..N is written into a fresh database through the worker's own
 write path (create, claim, record_progress in batches, finish), and the same points into MLflow through log-batch.
@@ -16,12 +16,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import harness
 import httpx
 import orjson
-from harness import Mlflow, Timing
 from rich.table import Table
 
+from benchmarks import harness
+from benchmarks.harness import Mlflow, Timing
 from core.metrics import Point
 
 NAME = "train_loss"

@@ -1,6 +1,6 @@
 """Points per second from the worker's write path into SQLite and PostgreSQL, beside MLflow's log-batch.
 
-Run: make bench-ingest   (or .venv/bin/python benchmarks/bench_ingest.py --sizes 1e4)
+Run: make bench-ingest   (or .venv/bin/python -m benchmarks.bench_ingest --sizes 1e4)
 
 The data: 10 metric names x N steps (default N = 100,000: a million points), in step order as a training loop logs
 them. Two ways in, each on a fresh database of each kind:
@@ -20,9 +20,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import harness
 from rich.table import Table
 
+from benchmarks import harness
 from core import repository
 from core.db import session_scope
 from core.metrics import METRIC_NAMES, Point

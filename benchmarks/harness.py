@@ -176,10 +176,10 @@ def use_database(url: str) -> Iterator[None]:
             os.environ["GRADYARD_DATABASE_URL"] = previous
 
 
-def start_job(*, name: str) -> tuple[str, int]:
+def start_job(*, name: str, spec: dict[str, Any] | None = None) -> tuple[str, int]:
     """A job created and claimed the way the API and the worker do it: its id and attempt."""
     with session_scope() as session:
-        job_id = repository.create_job(session, name=name, spec={}, idempotency_key=None, request_hash=None).id
+        job_id = repository.create_job(session, name=name, spec=spec or {}, idempotency_key=None, request_hash=None).id
     with session_scope() as session:
         attempt = repository.claim_job(session, job_id=job_id)
     assert attempt is not None

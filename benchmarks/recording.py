@@ -4,7 +4,6 @@ SqlRecorder writing to a SQLite database (its writer thread in this process, as 
 import contextlib
 import cProfile
 import io
-import os
 import pstats
 import tempfile
 import time
@@ -13,8 +12,7 @@ from pathlib import Path
 
 import torch
 
-from core import repository
-from core.db import session_scope
+from benchmarks.harness import start_job, use_database
 from core.migrate import upgrade_to_head
 from core.settings import get_settings
 from core.spec import JobSpec
@@ -22,44 +20,14 @@ from worker.engine import train
 from worker.recorder import SqlRecorder
 
 
-def _forget_settings() -> None:
-    from core.db import get_engine, get_sessionmaker
-
-    if get_engine.cache_info().currsize:
-        get_engine().dispose()
-    for cached in (get_settings, get_engine, get_sessionmaker):
-        cached.cache_clear()
-
-
 @contextlib.contextmanager
 def sqlite_database() -> Iterator[Path]:
     """This process's settings pointed at a fresh migrated SQLite database, removed on exit."""
-    saved = os.environ.get("GRADYARD_DATABASE_URL")
     with tempfile.TemporaryDirectory(prefix="gradyard-bench-rec-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'gradyard.db'}"
         upgrade_to_head(url, wait_seconds=5)
-        os.environ["GRADYARD_DATABASE_URL"] = url
-        _forget_settings()
-        try:
+        with use_database(url):
             yield Path(tmp)
-        finally:
-            _forget_settings()
-            if saved is None:
-                os.environ.pop("GRADYARD_DATABASE_URL", None)
-            else:
-                os.environ["GRADYARD_DATABASE_URL"] = saved
-
-
-def _claimed_job(spec: JobSpec) -> tuple[str, int]:
-    with session_scope() as session:
-        job = repository.create_job(
-            session, name="bench", spec=spec.model_dump(mode="json"), idempotency_key=None, request_hash=None
-        )
-        job_id = job.id
-    with session_scope() as session:
-        attempt = repository.claim_job(session, job_id=job_id)
-    assert attempt is not None
-    return job_id, attempt
 
 
 class TimedRecorder(SqlRecorder):
@@ -88,7 +56,7 @@ def recorded_run(
 ) -> tuple[float, float]:
     """Wall and CPU seconds (this process, the writer thread too) to train the spec through a SqlRecorder, its last
     write included, as a worker runs it."""
-    job_id, attempt = _claimed_job(spec)
+    job_id, attempt = start_job(name="bench", spec=spec.model_dump(mode="json"))
     recorder = recorder_class(job_id=job_id, attempt=attempt, flush_seconds=get_settings().flush_seconds)
     start, cpu_start = time.perf_counter(), time.process_time()
     if profile is not None:
