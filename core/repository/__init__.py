@@ -18,7 +18,7 @@ from core.repository.lifecycle import (
     record_progress,
     rewind_history,
 )
-from core.repository.points import metric_names, read_metrics
+from core.repository.points import read_metrics
 from core.repository.reconcile import queued_since, requeue_lost, stale_running, touch_enqueued
 from core.repository.users import (
     issue_first_admin_key,
@@ -46,7 +46,6 @@ __all__ = [
     "list_keys",
     "lock_user_for_submit",
     "log_event",
-    "metric_names",
     "principal_for_key",
     "queued_since",
     "read_metrics",

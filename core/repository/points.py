@@ -121,13 +121,6 @@ def delete_points_after(session: Session, *, job_id: str, step: int) -> dict[str
     return {name: summary_of(series, name=name) for name, series in history.items()}
 
 
-def metric_names(session: Session, *, job_id: str) -> list[str]:
-    """The names of the metrics a job has recorded."""
-    chunked = select(MetricChunk.name).where(MetricChunk.job_id == job_id)
-    tail = select(MetricPoint.name).where(MetricPoint.job_id == job_id)
-    return sorted(set(session.scalars(chunked.union(tail))))
-
-
 def _fetch_packed(session: Session, query: Select[str, int, bytes, bytes, bytes, bytes]) -> list[Any]:
     """The rows of a query for packed columns. On PostgreSQL they come in the binary protocol: bytea as text is hex,
     twice the bytes to send and a parse on arrival (a 100,000-point read went from 23 ms to 5 ms)."""

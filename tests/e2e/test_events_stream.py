@@ -7,20 +7,13 @@ import pytest
 
 from client import Client
 from tests.e2e.conftest import Stack
+from tests.e2e.test_training_jobs import THERMOMETER as THERMOMETER_JOB
 from tests.sse import Event, flatten, read_events
 
 pytestmark = pytest.mark.e2e
 
 # Full-batch epochs of 11 samples: thousands of points over a few seconds, so the stream has to carry them live.
-THERMOMETER = {
-    "name": "thermometer-streamed",
-    "dataset": {"name": "thermometer", "val_fraction": 0.0, "normalize": "standard"},
-    "model": {"name": "linear"},
-    "loss": {"name": "mse"},
-    "optimizer": {"name": "sgd", "lr": 1e-2},
-    "epochs": 3000,
-    "batch_size": None,
-}
+THERMOMETER = THERMOMETER_JOB | {"name": "thermometer-streamed", "epochs": 3000}
 
 
 def read_stream(stack: Stack, job_id: str, last_id: str | None = None) -> list[tuple[float, Event]]:
