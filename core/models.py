@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.timeutil import UtcDateTime, utcnow
@@ -28,13 +28,12 @@ class Base(DeclarativeBase):
 
 
 class AppUser(Base):
-    """A person or a script that owns jobs; admins see and manage everyone's."""
+    """A person or a script that owns jobs (admin rights belong to each key, not to the user)."""
 
     __tablename__ = "app_user"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # Touched by every submit, so concurrent submits of one user queue behind each other (the quota check is exact).
     last_submit_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
@@ -49,6 +48,8 @@ class ApiKey(Base):
     user_id: Mapped[str] = mapped_column(String(36), ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
     prefix: Mapped[str] = mapped_column(String(12))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Per key, so a user's script can hold a plain key while their own key manages everyone's jobs.
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 

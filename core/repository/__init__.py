@@ -21,15 +21,19 @@ from core.repository.lifecycle import (
 from core.repository.points import read_metrics
 from core.repository.reconcile import queued_since, requeue_lost, stale_running, touch_enqueued
 from core.repository.users import (
+    KeyInfo,
+    get_key,
     issue_first_admin_key,
     issue_key,
     list_keys,
     lock_user_for_submit,
     principal_for_key,
     revoke_key,
+    set_key_admin,
 )
 
 __all__ = [
+    "KeyInfo",
     "claim_job",
     "count_active_jobs",
     "create_job",
@@ -37,6 +41,7 @@ __all__ = [
     "find_job_by_idempotency_key",
     "finish_job",
     "get_job",
+    "get_key",
     "hand_back",
     "issue_first_admin_key",
     "issue_key",
@@ -55,6 +60,7 @@ __all__ = [
     "requeue_lost",
     "revoke_key",
     "rewind_history",
+    "set_key_admin",
     "stale_running",
     "touch_enqueued",
 ]

@@ -3,8 +3,9 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from core.keys import Principal, hash_key, key_prefix, new_key
@@ -22,25 +23,25 @@ class IssuedKey:
     key: str
 
 
-def _user(session: Session, *, name: str, is_admin: bool) -> AppUser:
+def _user(session: Session, *, name: str) -> AppUser:
     user = session.scalars(select(AppUser).where(AppUser.name == name)).one_or_none()
     if user is None:
-        user = AppUser(id=str(uuid.uuid4()), name=name, is_admin=is_admin, created_at=utcnow())
+        user = AppUser(id=str(uuid.uuid4()), name=name, created_at=utcnow())
         session.add(user)
-    elif is_admin and not user.is_admin:
-        user.is_admin = True
-    session.flush()
+        session.flush()
     return user
 
 
 def issue_key(session: Session, *, user_name: str, is_admin: bool) -> IssuedKey:
-    """Create the user if needed and give them a new key."""
-    user = _user(session, name=user_name, is_admin=is_admin)
+    """Create the user if needed and give them a new key; the user's other keys keep their rights."""
+    user = _user(session, name=user_name)
     key = new_key()
-    record = ApiKey(id=str(uuid.uuid4()), user_id=user.id, prefix=key_prefix(key), key_hash=hash_key(key))
+    record = ApiKey(
+        id=str(uuid.uuid4()), user_id=user.id, prefix=key_prefix(key), key_hash=hash_key(key), is_admin=is_admin
+    )
     session.add(record)
     session.flush()
-    return IssuedKey(record.id, user.name, user.is_admin, key)
+    return IssuedKey(record.id, user.name, record.is_admin, key)
 
 
 def issue_first_admin_key(session: Session) -> IssuedKey | None:
@@ -51,9 +52,9 @@ def issue_first_admin_key(session: Session) -> IssuedKey | None:
 
 
 def principal_for_key(session: Session, *, key: str) -> Principal | None:
-    """The user a presented key belongs to, if the key exists and is not revoked."""
+    """The user a presented key belongs to, with that key's rights, if the key exists and is not revoked."""
     row = session.execute(
-        select(AppUser.id, AppUser.name, AppUser.is_admin)
+        select(AppUser.id, AppUser.name, ApiKey.is_admin)
         .join(ApiKey, ApiKey.user_id == AppUser.id)
         .where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
     ).one_or_none()
@@ -68,18 +69,29 @@ class KeyInfo:
     prefix: str
     user: str
     is_admin: bool
-    created_at: str
-    revoked_at: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _key_infos(session: Session, *conditions: ColumnElement[bool]) -> list[KeyInfo]:
+    rows = session.execute(
+        select(ApiKey.id, ApiKey.prefix, AppUser.name, ApiKey.is_admin, ApiKey.created_at, ApiKey.revoked_at)
+        .join(AppUser, ApiKey.user_id == AppUser.id)
+        .where(*conditions)
+        .order_by(ApiKey.created_at, ApiKey.id)
+    )
+    return [KeyInfo(*row) for row in rows]
 
 
 def list_keys(session: Session) -> Sequence[KeyInfo]:
     """Every key, oldest first."""
-    rows = session.execute(
-        select(ApiKey.id, ApiKey.prefix, AppUser.name, AppUser.is_admin, ApiKey.created_at, ApiKey.revoked_at)
-        .join(AppUser, ApiKey.user_id == AppUser.id)
-        .order_by(ApiKey.created_at)
-    )
-    return [KeyInfo(i, p, u, a, c.isoformat(), r.isoformat() if r else None) for i, p, u, a, c, r in rows]
+    return _key_infos(session)
+
+
+def get_key(session: Session, *, key_id: str) -> KeyInfo | None:
+    """One key by id, revoked or not."""
+    found = _key_infos(session, ApiKey.id == key_id)
+    return found[0] if found else None
 
 
 def revoke_key(session: Session, *, key_id: str) -> bool:
@@ -88,6 +100,15 @@ def revoke_key(session: Session, *, key_id: str) -> bool:
         update(ApiKey).where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def set_key_admin(session: Session, *, key_id: str, is_admin: bool) -> KeyInfo | None:
+    """Set a live key's admin flag; the key as it was before, or None when no live key has that id."""
+    before = get_key(session, key_id=key_id)
+    if before is None or before.revoked_at is not None:
+        return None
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(is_admin=is_admin))
+    return before
 
 
 def lock_user_for_submit(session: Session, *, user_id: str) -> None:
