@@ -71,6 +71,18 @@ class Settings(BaseSettings):
     max_streams_per_user: int = Field(
         default=16, ge=1, description="Live streams (GET /jobs/{id}/events) one user may hold open per API process."
     )
+    plot_concurrency: int = Field(
+        default=2, ge=1, le=64, description="Plot images drawn at a time per API process (429 above it)."
+    )
+    plot_concurrency_per_user: int = Field(
+        default=1, ge=1, le=64, description="Plot images one user may have drawn at a time per API process (429)."
+    )
+    plot_cache_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0, description="Memory for cached plot images of ended jobs, per API process."
+    )
+    max_plot_pixels: int = Field(
+        default=4_000_000, ge=30_000, description="Largest plot image, width times height in pixels (422 above it)."
+    )
 
     @model_validator(mode="after")
     def _embedded_broker(self) -> "Settings":

@@ -11,6 +11,7 @@ from core.db import session_scope
 from core.settings import get_settings
 from service.auth import authenticate, check_auth_setting
 from service.body_limits import BodyLimits
+from service.plot_renderer import PlotRenderer
 from service.problems import install_problem_handlers
 from service.routes import dashboard, events, jobs, meta, metrics, plots
 
@@ -33,13 +34,17 @@ def print_first_admin_key() -> None:
 
 
 @asynccontextmanager
-async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-    """Check the auth setting and make the first admin key before serving."""
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Check the auth setting and make the first admin key before serving; own the plot renderer's threads."""
     settings = get_settings()
     check_auth_setting(settings)
     if settings.auth == "on":
         print_first_admin_key()
-    yield
+    app.state.plots = PlotRenderer.from_settings(settings)
+    try:
+        yield
+    finally:
+        app.state.plots.close()
 
 
 def create_app() -> FastAPI:
