@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(default=65_536, ge=1, description="Largest batch a job may ask for.")
     max_samples: int = Field(default=1_000_000, ge=20, description="Largest generated dataset a job may ask for.")
     max_model_parameters: int = Field(default=50_000_000, ge=1, description="Largest model a job may ask for.")
+    max_job_memory_gb: float = Field(
+        default=8.0,
+        gt=0,
+        le=1e6,
+        description="Most memory a job may need (data, parameters with optimizer state, one batch's activations).",
+    )
     max_points_per_job: int = Field(default=1_000_000, ge=1, description="Most metric points a job may record.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body (413 above it).")
     max_json_depth: int = Field(default=32, ge=4, description="Deepest JSON nesting a request body may have.")
