@@ -85,7 +85,7 @@ def _resnet18_values(spec: ResNet18, shape: tuple[int, ...]) -> int:
     else:  # 7x7 stem at stride 2 (conv, bn, relu), then a stride-2 max pool
         half = math.ceil(size / 2)
         side = math.ceil(half / 2)
-        stem = 3 * 64 * half * half + 64 * side * side
+        stem = 3 * 64 * half * half + 3 * 64 * side * side  # the pool's output and its int64 indices
     stages = 0
     for width in (64, 128, 256, 512):
         stages += RESNET_TENSORS_PER_STAGE * width * side * side
@@ -103,16 +103,20 @@ def activation_values(spec: JobSpec, facts: DatasetFacts) -> int:
             per_layer = 2 + (1 if spec.model.dropout > 0 else 0)  # the affine output, the activation, the mask
             return n_in + per_layer * sum(spec.model.hidden) + n_out
         case CifarCnn():
-            # conv 64x28x28 and its ReLU, pool 64x14x14, conv 30x10x10 and its ReLU, pool 30x5x5, fc 128 and ReLU
-            return n_in + 2 * 64 * 28 * 28 + 64 * 14 * 14 + 2 * 30 * 10 * 10 + 30 * 5 * 5 + 2 * 128 + n_out
+            # conv 64x28x28 and its ReLU, pool 64x14x14 (and its int64 indices: 3 values each), conv 30x10x10 and
+            # its ReLU, pool 30x5x5 with indices, fc 128 and its ReLU
+            return n_in + 2 * 64 * 28 * 28 + 3 * 64 * 14 * 14 + 2 * 30 * 10 * 10 + 3 * 30 * 5 * 5 + 2 * 128 + n_out
         case LeNet():
-            # both input sizes reach conv 6x28x28 (28x28 inputs are padded by 2): conv and activation, pool 6x14x14,
-            # conv 16x10x10 and activation, pool 16x5x5, fc 120 and 84 with their activations
-            return n_in + 2 * 6 * 28 * 28 + 6 * 14 * 14 + 2 * 16 * 10 * 10 + 16 * 5 * 5 + 2 * (120 + 84) + n_out
+            # both input sizes reach conv 6x28x28 (28x28 inputs are padded by 2): conv and activation, pool 6x14x14
+            # with its int64 indices (3 values each), conv 16x10x10 and activation, pool 16x5x5 with indices, fc 120
+            # and 84 with their activations
+            convs = 2 * 6 * 28 * 28 + 3 * 6 * 14 * 14 + 2 * 16 * 10 * 10 + 3 * 16 * 5 * 5
+            return n_in + convs + 2 * (120 + 84) + n_out
         case ResNet18():
             return _resnet18_values(spec.model, facts.input_shape) + n_out
         case EmbeddingBag():
-            return 2 * n_in + n_out  # int64 token ids count as two float32 values
+            # the int64 token ids are kept twice (8 bytes: two float32 values each), with the bags' offsets and sizes
+            return 4 * n_in + 8 + n_out
     raise AssertionError(f"no activation count for model {spec.model.name}")
 
 

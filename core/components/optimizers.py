@@ -124,6 +124,10 @@ class Asgd(OptimizerComponent):
     t0: float = Field(default=1e6, ge=0.0, le=1e12, description="Step at which averaging starts.")
     weight_decay: float = WeightDecay
 
+    def state_copies(self) -> int:
+        """The running average of the parameters (its step sizes are scalars)."""
+        return 1
+
 
 class Lbfgs(OptimizerComponent):
     """L-BFGS, a quasi-Newton method: several loss evaluations per step (the engine gives it the closure)."""

@@ -150,7 +150,9 @@ def test_the_request_rate_per_key_answers_429(configured: str, monkeypatch: pyte
 
 
 BOMBS = [
-    (  # 30.5 GiB of float64 draws, twice while split: the 1,000,000 x 4,096 regression, and its multi-label and token kin
+    # 30.5 GiB of float64 draws, twice while split: the 1,000,000 x 4,096 regression; its multi-label and
+    # token kin; resnet18 with a batch of 65,536 (all 50,000 images in one batch)
+    (
         {"dataset": {"name": "synthetic_regression", "n_samples": 1_000_000, "n_features": 4096}, "loss": "mse"},
         ["body", "dataset"],
         "this job needs about 61.05 GiB of memory, 53.05 GiB above this server's limit of 8.00 GiB per job",
@@ -193,7 +195,8 @@ def test_a_job_needing_more_memory_than_the_limit_is_refused_naming_the_largest_
 
 def test_the_memory_limit_is_a_setting(configured: str, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = LONG_THERMOMETER | {"dataset": {"name": "synthetic_regression", "n_samples": 100_000, "n_features": 1000}}
-    spec |= {"loss": "mse", "model": "linear", "epochs": 1, "batch_size": 64}  # 100,000 x 1,000 draws: 1.49 GiB at 16 bytes a value
+    # 100,000 x 1,000 draws: 1.49 GiB at 16 bytes a value
+    spec |= {"loss": "mse", "model": "linear", "epochs": 1, "batch_size": 64}
     monkeypatch.setenv("GRADYARD_MAX_JOB_MEMORY_GB", "1")
     get_settings.cache_clear()
     from service.app import create_app
