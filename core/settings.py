@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         default=False, description="Let workers download torchvision datasets missing from data_dir (needs internet)."
     )
     artifact_dir: Path = Field(default=VAR_DIR / "artifacts", description="Where checkpoints and artifacts go.")
+    worker_state_dir: Path = Field(
+        default=VAR_DIR / "worker",
+        description="Where each worker on this host notes the job it runs (local to the host, never shared).",
+    )
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
     max_job_seconds: int = Field(
