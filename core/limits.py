@@ -4,6 +4,7 @@ import math
 
 from core.errors import SpecProblem
 from core.facts import dataset_facts, recorded_metrics
+from core.job_memory import GIB, MemoryEstimate, estimate_memory, gib
 from core.model_size import parameter_count
 from core.settings import Settings
 from core.spec import JobSpec
@@ -41,10 +42,43 @@ def limit_problems(spec: JobSpec, settings: Settings) -> list[SpecProblem]:
     parameters = parameter_count(spec)
     if parameters > settings.max_model_parameters:
         problems.append(_over(("model",), "the model's parameter count", parameters, settings.max_model_parameters))
+    if (memory := memory_problem(spec, settings)) is not None:
+        problems.append(memory)
     points = metric_points(spec)
     if points > settings.max_points_per_job:
         problems.append(_over(("epochs",), "the metric points it would record", points, settings.max_points_per_job))
     return problems
+
+
+def memory_problem(spec: JobSpec, settings: Settings) -> SpecProblem | None:
+    """A problem naming the largest part when the job needs more memory than the server allows per job."""
+    estimate = estimate_memory(spec)
+    limit = settings.max_job_memory_gb * GIB
+    if estimate.total <= limit:
+        return None
+    field, advice = _largest_part(estimate)
+    return SpecProblem(
+        field,
+        f"this job needs about {gib(estimate.total)} of memory, {gib(estimate.total - limit)} above this server's "
+        f"limit of {gib(limit)} per job: its data takes {gib(estimate.data)} while loaded, its parameters with "
+        f"their gradients and the optimizer's state {gib(estimate.parameters)}, the activations of one batch of "
+        f"{estimate.batch:,} samples {gib(estimate.activations)}; {advice}",
+        "limit_exceeded",
+    )
+
+
+def _largest_part(estimate: MemoryEstimate) -> tuple[tuple[str, ...], str]:
+    """The spec field to change for the largest part of the estimate, and what to do."""
+    parts = {
+        "data": (("dataset",), "the data is the largest part: use fewer samples or features"),
+        "parameters": (
+            ("model",),
+            "the model is the largest part: use a smaller model or an optimizer with less state",
+        ),
+        "activations": (("batch_size",), "one batch's activations are the largest part: use a smaller batch_size"),
+    }
+    largest = max(parts, key=lambda part: int(getattr(estimate, part)))
+    return parts[largest]
 
 
 def runtime_limit(spec: JobSpec, settings: Settings) -> float:

@@ -30,6 +30,10 @@ class Settings(BaseSettings):
         default=False, description="Let workers download torchvision datasets missing from data_dir (needs internet)."
     )
     artifact_dir: Path = Field(default=VAR_DIR / "artifacts", description="Where checkpoints and artifacts go.")
+    worker_state_dir: Path = Field(
+        default=VAR_DIR / "worker",
+        description="Where each worker on this host notes the job it runs (local to the host, never shared).",
+    )
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
     max_job_seconds: int = Field(
@@ -64,6 +68,12 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(default=65_536, ge=1, description="Largest batch a job may ask for.")
     max_samples: int = Field(default=1_000_000, ge=20, description="Largest generated dataset a job may ask for.")
     max_model_parameters: int = Field(default=50_000_000, ge=1, description="Largest model a job may ask for.")
+    max_job_memory_gb: float = Field(
+        default=8.0,
+        gt=0,
+        le=1e6,
+        description="Most memory a job may need (data, parameters with optimizer state, one batch's activations).",
+    )
     max_points_per_job: int = Field(default=1_000_000, ge=1, description="Most metric points a job may record.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body (413 above it).")
     max_json_depth: int = Field(default=32, ge=4, description="Deepest JSON nesting a request body may have.")

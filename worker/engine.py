@@ -55,6 +55,12 @@ class Checkpointer(Protocol):
         """Persist this state."""
 
 
+# A training loss a million times its first value (or a million, when it started below 1) has blown up, though it is
+# still finite: L-BFGS without a line search on mini-batches went from 3.5e3 to 3.4e15 and "succeeded". Healthy runs
+# only ever come down from their first value, or rise by small factors after a learning-rate warm-up.
+BLOW_UP_FACTOR = 1e6
+
+
 class TrainingFailed(Exception):
     """Training cannot go on; the message is for the person who submitted the job."""
 
@@ -92,6 +98,15 @@ def diverged(epoch: int, step: int, last_finite: tuple[float, int] | None) -> Tr
         return TrainingFailed(where + hint, reason="diverged")
     value, at = last_finite
     return TrainingFailed(where + f"the last finite train_loss was {value:.6g} at step {at}; {hint}", reason="diverged")
+
+
+def blew_up(epoch: int, step: int, value: float, first: float) -> TrainingFailed:
+    """The failure of a run whose training loss is still finite but has grown by orders of magnitude."""
+    return TrainingFailed(
+        f"diverged: train_loss is {value:.3g} at epoch {epoch} (step {step}), more than {BLOW_UP_FACTOR:.0e} times "
+        f"its first value {first:.6g}; lower the learning rate, or set the dataset's normalize to 'standard'",
+        reason="diverged",
+    )
 
 
 def _setup(spec: JobSpec, device: torch.device) -> tuple[Stepper, TensorData]:
@@ -169,10 +184,15 @@ class Loop:
             self._close_window(value, epoch)
 
     def _close_window(self, value: float, epoch: int) -> None:
+        at = self.at
         if not math.isfinite(value):
-            raise diverged(epoch, self.at.step, self.at.last_finite)
-        self.at.last_finite = (value, self.at.step)
-        self.at.window.reset()
+            raise diverged(epoch, at.step, at.last_finite)
+        if at.first_finite is None:
+            at.first_finite = value
+        elif abs(value) > BLOW_UP_FACTOR * max(abs(at.first_finite), 1.0):
+            raise blew_up(epoch, at.step, value, at.first_finite)
+        at.last_finite = (value, at.step)
+        at.window.reset()
 
     def end_epoch(self, epoch: int) -> dict[str, float]:
         """Evaluate and record the epoch's points (one host sync); the synced values."""

@@ -6,21 +6,24 @@ from celery import Celery
 
 from core.queue import make_celery
 from core.settings import get_settings
+from worker.previous_life import Slot, end_previous_life, take_slot
 from worker.reconciler import Reconciler
 from worker.tasks import register_tasks
 from worker.warm import warm_up
 
 
-def create_worker_app() -> Celery:
+def create_worker_app(*, slot: Slot | None = None) -> Celery:
     """The Celery app with the training task registered."""
     app = make_celery(get_settings())
-    register_tasks(app)
+    register_tasks(app, slot=slot)
     return app
 
 
 def run_worker(*, loglevel: str = "INFO") -> None:
     """Run the worker in this process until it is stopped."""
-    app = create_worker_app()
+    slot, left = take_slot(get_settings().worker_state_dir)
+    app = create_worker_app(slot=slot)
+    end_previous_life(app, left)  # before the first job: the slot's last job is not left waiting for a timeout
     Reconciler(app, get_settings()).start()
     warm_up()  # in this process, which the solo pool runs every job in: the first job finds CUDA ready
     # The solo pool runs the job in this process: torch stays imported between jobs, SIGTERM reaches the running

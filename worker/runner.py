@@ -18,6 +18,7 @@ from core.spec import JobSpec
 from worker.checkpoint import CheckpointStore, load_checkpoint
 from worker.engine import Outcome, TrainingFailed, resolve_device, train
 from worker.outage import through_outage
+from worker.previous_life import Slot
 from worker.recorder import SqlRecorder
 
 log = logging.getLogger(__name__)
@@ -126,14 +127,21 @@ def _train(claimed: Claimed, shutdown: threading.Event, enqueue: Callable[[str],
     return why or outcome.status
 
 
-def run_job(job_id: str, *, shutdown: threading.Event, enqueue: Callable[[str], None]) -> str | None:
-    """Run the job if this delivery wins the claim; how it ended, or None when another attempt owns it."""
+def run_job(
+    job_id: str, *, shutdown: threading.Event, enqueue: Callable[[str], None], slot: Slot | None = None
+) -> str | None:
+    """Run the job if this delivery wins the claim; how it ended, or None when another attempt owns it.
+
+    The worker's slot, when it has one, names the job while it runs, for the worker's next life if this one dies.
+    """
     claimed = _claim(job_id)
     if claimed is None:
         log.info("job %s not claimed (already taken, ended, cancelled or missing)", job_id)
         return None
     log.info("job %s attempt %s started", job_id, claimed.attempt)
     started = time.monotonic()
+    if slot is not None:
+        slot.running(job_id, claimed.attempt)
     try:
         ended = _train(claimed, shutdown, enqueue)
     except StaleAttempt:
@@ -142,6 +150,11 @@ def run_job(job_id: str, *, shutdown: threading.Event, enqueue: Callable[[str], 
     except TrainingFailed as exc:
         ended = exc.reason
         _finish(claimed, "failed", exc.reason, str(exc))
+    except MemoryError as exc:  # numpy or Python refused an allocation: the same cause, the same answer
+        ended = "out_of_memory"
+        _finish(
+            claimed, "failed", "out_of_memory", f"out of memory: {exc}; lower batch_size, the data or the model size"
+        )
     except torch.cuda.OutOfMemoryError as exc:
         ended = "out_of_memory"
         _finish(claimed, "failed", "out_of_memory", f"CUDA out of memory: {exc}; lower batch_size or the model size")
@@ -150,6 +163,8 @@ def run_job(job_id: str, *, shutdown: threading.Event, enqueue: Callable[[str], 
         ended = "error"
         _finish(claimed, "failed", "error", f"{type(exc).__name__}: {exc}")
     finally:
+        if slot is not None:
+            slot.idle()
         if torch.cuda.is_available():
             torch.cuda.empty_cache()  # hand the memory back: the next job on this GPU may need all of it
     log.info("job %s attempt %s ended (%s) in %.2fs", job_id, claimed.attempt, ended, time.monotonic() - started)

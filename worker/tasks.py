@@ -7,6 +7,7 @@ from celery import Celery
 from celery.signals import worker_shutting_down
 
 from core.queue import TRAIN_TASK, enqueue
+from worker.previous_life import Slot
 from worker.runner import run_job
 
 # Set on SIGTERM (Celery's warm shutdown): the running job checkpoints and goes back to the queue.
@@ -18,10 +19,10 @@ def _on_shutdown(**_: Any) -> None:
     SHUTDOWN.set()
 
 
-def register_tasks(app: Celery) -> None:
-    """Register the training task on this app under its shared name."""
+def register_tasks(app: Celery, *, slot: Slot | None = None) -> None:
+    """Register the training task on this app under its shared name (with the worker's slot, when it has one)."""
 
     @app.task(name=TRAIN_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def train_job(job_id: str) -> None:
         """Train one job; everything it produces goes to SQL, not to a result backend."""
-        run_job(job_id, shutdown=SHUTDOWN, enqueue=lambda again: enqueue(app, again))
+        run_job(job_id, shutdown=SHUTDOWN, enqueue=lambda again: enqueue(app, again), slot=slot)

@@ -45,6 +45,7 @@ class RunPosition:
     step: int = 0
     elapsed_before: float = 0.0  # running time of the attempts before this one
     last_finite: tuple[float, int] | None = None
+    first_finite: float | None = None  # the run's first finite train_loss: what a blow-up is measured against
     order: torch.Tensor | None = None
     next_batch: int | None = None  # None: at an epoch boundary
 
@@ -58,6 +59,7 @@ def save_state(
         "step": at.step,
         "elapsed": elapsed,
         "last_finite": list(at.last_finite) if at.last_finite else None,
+        "first_finite": at.first_finite,
         "model": stepper.model.state_dict(),
         "optimizer": stepper.optimizer.state_dict(),
         "schedule": schedule.state_dict(),
@@ -93,6 +95,8 @@ def restore_state(
     last = state["last_finite"]
     at.epoch, at.step, at.elapsed_before = int(state["epoch"]), int(state["step"]), float(state["elapsed"])
     at.last_finite = (float(last[0]), int(last[1])) if last else None
+    first = state.get("first_finite")  # absent from checkpoints written before the blow-up check
+    at.first_finite = None if first is None else float(first)
     at.next_batch = state["next_batch"]
     if at.next_batch is not None:
         at.order = state["order"]

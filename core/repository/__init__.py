@@ -19,7 +19,7 @@ from core.repository.lifecycle import (
     rewind_history,
 )
 from core.repository.points import read_metrics
-from core.repository.reconcile import queued_since, requeue_lost, stale_running, touch_enqueued
+from core.repository.reconcile import queued_since, requeue_lost, running_attempt, stale_running, touch_enqueued
 from core.repository.users import (
     KeyInfo,
     get_key,
@@ -60,6 +60,7 @@ __all__ = [
     "requeue_lost",
     "revoke_key",
     "rewind_history",
+    "running_attempt",
     "set_key_admin",
     "stale_running",
     "touch_enqueued",

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
 from core.models import Job
@@ -32,8 +32,25 @@ def stale_running(session: Session, *, cutoff: datetime) -> list[LostJob]:
     return [LostJob(i, a, r, int(spec.get("max_restarts", 3)), hb) for i, a, r, spec, hb in rows]
 
 
-def requeue_lost(session: Session, *, job: LostJob, cutoff: datetime) -> str | None:
-    """Queue a lost job again, or fail it once it used up its restarts; None when another reconciler was first."""
+def running_attempt(session: Session, *, job_id: str, attempt: int) -> LostJob | None:
+    """The job if this attempt still holds it running (a worker's previous life died holding it), else None."""
+    row = session.execute(
+        select(Job.id, Job.attempt, Job.restarts, Job.spec, Job.heartbeat_at).where(
+            Job.id == job_id, Job.attempt == attempt, Job.status == "running"
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    job_id, attempt, restarts, spec, heartbeat_at = row
+    return LostJob(job_id, attempt, restarts, int(spec.get("max_restarts", 3)), heartbeat_at)
+
+
+def requeue_lost(session: Session, *, job: LostJob, cutoff: datetime | None) -> str | None:
+    """Queue a lost job again, or fail it once it used up its restarts; None when another reconciler was first.
+
+    With a cutoff the heartbeat must still be older than it (the reconciler); without, the caller knows the worker
+    is gone (its restarted self found the job it held).
+    """
     out_of_restarts = job.restarts >= job.max_restarts
     values = (
         {"status": "failed", "reason": "worker_lost", "finished_at": utcnow()}
@@ -42,7 +59,8 @@ def requeue_lost(session: Session, *, job: LostJob, cutoff: datetime) -> str | N
     )
     won = session.execute(
         update(Job)
-        .where(Job.id == job.id, Job.attempt == job.attempt, Job.status == "running", Job.heartbeat_at < cutoff)
+        .where(Job.id == job.id, Job.attempt == job.attempt, Job.status == "running")
+        .where(Job.heartbeat_at < cutoff if cutoff is not None else true())
         .values(**values)
     ).rowcount  # type: ignore[attr-defined]
     if not won:

@@ -92,6 +92,7 @@ def _cluster(workdir: Path, database_url: str, extra: dict[str, str]) -> Iterato
             "GRADYARD_QUEUE": f"chaos-{uuid.uuid4().hex[:8]}",
             "GRADYARD_PORT": str(free_port()),
             "GRADYARD_ARTIFACT_DIR": str(workdir / "artifacts"),
+            "GRADYARD_WORKER_STATE_DIR": str(workdir / "worker"),
         }
     )
     cluster = Cluster(workdir, env, redis)

@@ -135,6 +135,7 @@ def launch_stack(
             "GRADYARD_QUEUE": f"e2e-{uuid.uuid4().hex[:8]}",
             "GRADYARD_PORT": str(port),
             "GRADYARD_ARTIFACT_DIR": str(workdir / "artifacts"),
+            "GRADYARD_WORKER_STATE_DIR": str(workdir / "worker"),
             "GRADYARD_DATA_DIR": str(workdir / "data"),
         }
         | (env or {})

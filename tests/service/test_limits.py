@@ -147,3 +147,69 @@ def test_the_request_rate_per_key_answers_429(configured: str, monkeypatch: pyte
         assert problem(limited, 429)["title"] == "Too many requests"
         assert int(limited.headers["retry-after"]) >= 1
         assert client_with_key(application, key_for("patient")).get("/jobs").status_code == 200  # per key
+
+
+BOMBS = [
+    # 30.5 GiB of float64 draws, twice while split: the 1,000,000 x 4,096 regression; its multi-label and
+    # token kin; resnet18 with a batch of 65,536 (all 50,000 images in one batch)
+    (
+        {"dataset": {"name": "synthetic_regression", "n_samples": 1_000_000, "n_features": 4096}, "loss": "mse"},
+        ["body", "dataset"],
+        "this job needs about 61.05 GiB of memory, 53.05 GiB above this server's limit of 8.00 GiB per job",
+    ),
+    (
+        {
+            "dataset": {"name": "synthetic_multilabel", "n_samples": 1_000_000, "n_features": 4096, "n_labels": 100},
+            "loss": "bce_with_logits",
+        },
+        ["body", "dataset"],
+        "this job needs about 61.79 GiB of memory",
+    ),
+    (
+        {
+            "dataset": {"name": "synthetic_tokens", "n_samples": 1_000_000, "seq_len": 1000},
+            "model": "embedding_bag",
+            "loss": "cross_entropy",
+        },
+        ["body", "dataset"],
+        "this job needs about 30.76 GiB of memory",
+    ),
+    (
+        {"dataset": "cifar10", "model": "resnet18", "loss": "cross_entropy", "batch_size": 65_536},
+        ["body", "batch_size"],
+        "this job needs about 808.72 GiB of memory",
+    ),
+]
+
+
+@pytest.mark.parametrize(("overrides", "loc", "msg"), BOMBS)
+def test_a_job_needing_more_memory_than_the_limit_is_refused_naming_the_largest_part(
+    app: FastAPI, overrides: dict[str, Any], loc: list[str], msg: str
+) -> None:
+    spec = LONG_THERMOMETER | {"model": "mlp", "optimizer": "adam", "epochs": 1, "batch_size": 64} | overrides
+    errors = problem(client_with_key(app, key_for("alice")).post("/jobs", json=spec), 422)["errors"]
+    memory = [e for e in errors if "of memory" in e["msg"]]
+    assert len(memory) == 1 and memory[0]["loc"] == loc and memory[0]["msg"].startswith(msg), errors
+    assert "the largest part" in memory[0]["msg"]
+
+
+def test_the_memory_limit_is_a_setting(configured: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = LONG_THERMOMETER | {"dataset": {"name": "synthetic_regression", "n_samples": 100_000, "n_features": 1000}}
+    # 100,000 x 1,000 draws: 1.49 GiB at 16 bytes a value
+    spec |= {"loss": "mse", "model": "linear", "epochs": 1, "batch_size": 64}
+    monkeypatch.setenv("GRADYARD_MAX_JOB_MEMORY_GB", "1")
+    get_settings.cache_clear()
+    from service.app import create_app
+
+    with TestClient(create_app()) as small:
+        small.headers["Authorization"] = f"Bearer {key_for('alice')}"
+        detail = problem(small.post("/jobs", json=spec), 422)["errors"]
+        assert any(
+            e["loc"] == ["body", "dataset"] and "above this server's limit of 1.00 GiB" in e["msg"] for e in detail
+        )
+    monkeypatch.setenv("GRADYARD_MAX_JOB_MEMORY_GB", "2")
+    get_settings.cache_clear()
+    with TestClient(create_app()) as roomy:
+        roomy.headers["Authorization"] = f"Bearer {key_for('alice')}"
+        assert roomy.post("/jobs", json=spec).status_code == 201
+    get_settings.cache_clear()

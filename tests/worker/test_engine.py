@@ -8,7 +8,7 @@ import torch
 
 from core.spec import JobSpec
 from tests.worker.recording import ListRecorder, run
-from worker.engine import Outcome, TrainingFailed, resolve_device, train
+from worker.engine import Outcome, TrainingFailed, diverged, resolve_device, train
 
 THERMOMETER = {
     "dataset": {"name": "thermometer", "val_fraction": 0.0, "normalize": "standard"},
@@ -133,7 +133,7 @@ def test_cancel_stops_between_steps() -> None:
     assert outcome.steps == 30 and outcome.epochs == 1
 
 
-def test_divergence_fails_with_the_step_and_the_last_finite_loss() -> None:
+def test_a_loss_blown_up_by_orders_of_magnitude_fails_as_diverged_before_it_overflows() -> None:
     raw = THERMOMETER | {
         "dataset": {"name": "thermometer", "val_fraction": 0.0},
         "optimizer": {"name": "sgd", "lr": 1.0},
@@ -141,11 +141,30 @@ def test_divergence_fails_with_the_step_and_the_last_finite_loss() -> None:
     recorder = ListRecorder()
     with pytest.raises(
         TrainingFailed,
-        match=r"diverged: train_loss is not finite at epoch \d+ \(step \d+\); the last "
-        r"finite train_loss was .* at step \d+; lower the learning rate",
-    ):
+        match=r"diverged: train_loss is \S+ at epoch (\d+) \(step \1\), more than 1e\+06 "
+        r"times its first value \S+; lower the learning rate",
+    ) as failed:
         run(raw, recorder)
-    assert not math.isfinite(recorder.series("train_loss")[-1])
+    assert failed.value.reason == "diverged"
+    losses = recorder.series("train_loss")
+    assert all(math.isfinite(v) for v in losses)  # it ended while the loss was still a number
+    assert abs(losses[-1]) > 1e6 * abs(losses[0]) and all(abs(v) <= 1e6 * abs(losses[0]) for v in losses[:-1])
+
+
+def test_a_loss_that_is_not_finite_fails_with_the_last_finite_one() -> None:
+    failure = diverged(3, 40, (2.5, 39))
+    assert failure.reason == "diverged"
+    assert str(failure).startswith(
+        "diverged: train_loss is not finite at epoch 3 (step 40); the last finite train_loss was 2.5 at step 39"
+    )
+
+
+def test_lbfgs_defaults_to_the_strong_wolfe_line_search_unlike_torch() -> None:
+    spec = JobSpec.model_validate(THERMOMETER | {"optimizer": "lbfgs"})
+    assert spec.optimizer.line_search_fn == "strong_wolfe"  # type: ignore[union-attr]
+    assert torch.optim.LBFGS([torch.zeros(1, requires_grad=True)]).defaults["line_search_fn"] is None
+    outcome, recorder = run(THERMOMETER | {"optimizer": "lbfgs", "epochs": 20})
+    assert outcome.status == "succeeded" and 2.92 < recorder.series("train_loss")[-1] < 3.0  # the optimum is 2.93
 
 
 def test_cuda_asked_for_without_a_gpu_is_a_readable_failure() -> None:
