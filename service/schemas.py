@@ -126,3 +126,33 @@ class Health(BaseModel):
 
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class StreamMetrics(BaseModel):
+    """The data of a `metrics` event: the new points of each series, through `step`."""
+
+    step: int = Field(description="The job's progress these points reach; resume after it.")
+    metrics: dict[str, SeriesOut]
+
+
+class StreamRewind(BaseModel):
+    """The data of a `rewind` event: a later attempt resumed from this step; drop the points after it."""
+
+    step: int
+
+
+class StreamEnd(BaseModel):
+    """The data of an `end` event, the last one: the job is over."""
+
+    status: JobStatus
+    reason: str | None
+    error: str | None
+
+
+# Each event the stream of GET /jobs/{id}/events sends, and the shape of its JSON data line.
+STREAM_EVENTS: dict[str, type[BaseModel]] = {
+    "status": JobEventOut,
+    "metrics": StreamMetrics,
+    "rewind": StreamRewind,
+    "end": StreamEnd,
+}
