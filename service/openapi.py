@@ -44,7 +44,9 @@ UNAUTHORIZED = _problem(
     "No key, or a key that is unknown or revoked.",
     {"WWW-Authenticate": _header("The scheme to authenticate with: Bearer.")},
 )
-RATE_LIMITED = _problem("Too many requests from this key; or, where the route says, another per-user limit.")
+RATE_LIMITED = _problem(
+    "Too many requests from this key; or, where the route says, another per-user limit.", {"Retry-After": RETRY_AFTER}
+)
 NOT_FOUND = _problem("No such job for this key (another user's job is not found either).")
 INVALID = _problem("A parameter or the body is invalid; `errors` says where and why.")
 UNAVAILABLE = _problem(

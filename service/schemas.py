@@ -121,6 +121,29 @@ class MetricsOut(BaseModel):
     metrics: dict[str, SeriesOut]
 
 
+class CatalogEntry(BaseModel):
+    """One component a spec may name, with its parameters."""
+
+    name: str
+    aliases: list[str] = Field(description="Other names it answers to (PyTorch's class names).")
+    description: str
+    tasks: list[str] = Field(description="The tasks it serves.")
+    parameters: dict[str, dict[str, Any]] = Field(description="Each parameter's JSON Schema: type, default, bounds.")
+    inputs: list[str] | None = Field(
+        default=None, description="Datasets: the inputs they give; models: the inputs they take. Absent otherwise."
+    )
+
+
+class Catalog(BaseModel):
+    """Every component a spec may name, by kind."""
+
+    datasets: list[CatalogEntry]
+    models: list[CatalogEntry]
+    losses: list[CatalogEntry]
+    optimizers: list[CatalogEntry]
+    schedulers: list[CatalogEntry]
+
+
 class Health(BaseModel):
     """Liveness or readiness."""
 

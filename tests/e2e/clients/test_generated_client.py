@@ -43,10 +43,11 @@ def generate_client(document: bytes, workdir: Path) -> ModuleType:
         sys.path.remove(str(workdir))
 
 
-@pytest.fixture
-def generated(live_stack: Stack, tmp_path: Path) -> Any:
+@pytest.fixture(scope="module")
+def generated(live_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The generated package, from the document the running API serves."""
-    package = generate_client(httpx.get(f"{live_stack.url}/openapi.json", timeout=10).content, tmp_path)
+    document = httpx.get(f"{live_stack.url}/openapi.json", timeout=10).content
+    package = generate_client(document, tmp_path_factory.mktemp("generated"))
     yield package
     for name in [name for name in sys.modules if name == PACKAGE or name.startswith(PACKAGE + ".")]:
         del sys.modules[name]
@@ -104,3 +105,15 @@ def test_a_generated_client_submits_follows_and_reads_the_history_as_its_model(
     missing = _api("metrics.read_metrics").sync_detailed("no-such-job", client=client)
     assert missing.status_code == 404 and isinstance(missing.parsed, models.Problem)
     assert missing.parsed.title == "Job not found"
+
+
+def test_a_generated_client_reads_the_catalog_as_its_model(live_stack: Stack, generated: Any) -> None:
+    models = importlib.import_module(f"{PACKAGE}.models")
+    client = generated.AuthenticatedClient(base_url=live_stack.url, token=live_stack.key)
+    catalog = _api("catalog.read_catalog").sync(client=client)
+    assert isinstance(catalog, models.Catalog)
+    assert [entry.name for entry in catalog.optimizers][:2] == ["sgd", "adam"]
+    adam = catalog.optimizers[1]
+    assert isinstance(adam, models.CatalogEntry) and adam.aliases == ["Adam"]
+    assert adam.parameters["lr"]["default"] == 0.001
+    assert all(isinstance(entry.inputs, list) for entry in catalog.datasets)
