@@ -16,7 +16,6 @@ from service.schemas import STREAM_EVENTS
 
 SCHEMAS = "#/components/schemas/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-RETRY_AFTER = {"description": "Seconds to wait before retrying.", "schema": {"type": "integer", "minimum": 1}}
 # Last-Event-ID's pattern (service.routes.events.LAST_EVENT_ID): each event's id is the cursor to resume from.
 EVENT_ID = {"type": "string", "pattern": "^[0-9]{1,18}:[0-9]{1,18}$"}
 
@@ -28,6 +27,9 @@ def unique_id(route: APIRoute) -> str:
 
 def _header(description: str, *, required: bool = True, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"description": description, "required": required, "schema": schema or {"type": "string"}}
+
+
+RETRY_AFTER = _header("Seconds to wait before retrying.", schema={"type": "integer", "minimum": 1})
 
 
 def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
