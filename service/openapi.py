@@ -5,6 +5,7 @@ FastAPI derives most of the document from the routes; what it cannot see (errors
 headers set on responses, a stream's events) is added here, in one place, after it has generated the rest.
 """
 
+from collections import Counter
 from typing import Any
 
 from fastapi import FastAPI
@@ -12,12 +13,13 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from service.problems import Problem
+from service.routes.events import LAST_EVENT_ID
 from service.schemas import STREAM_EVENTS
 
 SCHEMAS = "#/components/schemas/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-# Last-Event-ID's pattern (service.routes.events.LAST_EVENT_ID): each event's id is the cursor to resume from.
-EVENT_ID = {"type": "string", "pattern": "^[0-9]{1,18}:[0-9]{1,18}$"}
+# Each event's id is the cursor a client resumes from, sent back as Last-Event-ID.
+EVENT_ID = {"type": "string", "pattern": LAST_EVENT_ID}
 
 
 def unique_id(route: APIRoute) -> str:
@@ -148,6 +150,7 @@ def _document_plot(operation: dict[str, Any]) -> None:
         for media_type in ("image/png", "image/svg+xml")
     }
     ok["headers"] = {"Cache-Control": _header("no-store: a live job's picture changes.")}
+    operation["responses"]["404"] = NOT_FOUND  # the compare chart's job ids are in its query
 
 
 def _document_errors(path: str, operation: dict[str, Any]) -> None:
@@ -188,8 +191,12 @@ def _complete(schema: dict[str, Any]) -> None:
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
     for path, item in schema["paths"].items():
-        for operation in item.values():
-            if document := ROUTE_DOCUMENTERS.get(operation["operationId"]):
+        ids = Counter(operation["operationId"] for operation in item.values())
+        for method, operation in item.items():
+            # A route serving two methods (GET and HEAD) has one id for both: the GET keeps it, the other is suffixed.
+            if ids[operation["operationId"]] > 1 and method != "get":
+                operation["operationId"] += f"_{method}"
+            elif document := ROUTE_DOCUMENTERS.get(operation["operationId"]):
                 document(operation)
             _document_errors(path, operation)
 

@@ -28,7 +28,7 @@ STREAM_SECONDS = 0.5
 SPEC = DIGITS | {"epochs": 3}
 NAMES = ("train_loss", "val_loss", "val_accuracy", "lr")
 # Fewer cases where each costs more: a picture is drawn, a stream of an unfinished job runs until its cut.
-EXAMPLES_ON_REAL_JOBS = {"plot.{fmt}": 6, "events": 15}
+EXAMPLES_ON_REAL_JOBS = {"plot.{fmt}": 4, "events": 15}
 
 
 def fuzz_settings(examples: int) -> settings:
@@ -147,7 +147,7 @@ def test_every_route_answers_real_jobs_in_every_state_as_documented(
     operations = [result.ok() for result in schema.get_all_operations()]
     # Cancel last, so the other routes see queued and running jobs too; plots last but one: drawing costs the most.
     for operation in sorted(operations, key=lambda op: (op.path.endswith("/cancel"), "plot" in op.path)):
-        examples = EXAMPLES_ON_REAL_JOBS.get(operation.path.rsplit("/", 1)[-1], 20)
+        examples = EXAMPLES_ON_REAL_JOBS.get(operation.path.rsplit("/", 1)[-1], 15)
         fuzz_settings(examples)(given(case=_on_real_jobs(operation, list(jobs.values())))(check))()
 
     # Today's routes answered their documented successes to these jobs, not only 404s.

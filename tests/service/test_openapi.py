@@ -85,3 +85,19 @@ def test_limits_and_auth_say_when_and_how_to_retry(document: dict[str, Any]) -> 
             assert responses["401"]["headers"]["WWW-Authenticate"]["required"], (method, path)
             assert responses["429"]["headers"]["Retry-After"]["required"], (method, path)
             assert responses["503"]["headers"]["Retry-After"]["required"], (method, path)
+
+
+def test_operation_ids_are_the_route_names_once_each(document: dict[str, Any]) -> None:
+    ids = [op["operationId"] for _, _, op in operations(document)]
+    assert len(ids) == len(set(ids))
+    assert {"submit_job", "list_jobs", "read_job", "cancel_job", "read_metrics", "stream_events"} <= set(ids)
+    app = create_app()
+
+    def probe() -> dict[str, str]:
+        """A route that answers two methods."""
+        return {}
+
+    app.add_api_route("/probe", probe, methods=["GET", "HEAD"])
+    with pytest.warns(UserWarning, match="Duplicate Operation ID probe"):  # FastAPI's, before the document fixes it
+        probed = app.openapi()["paths"]["/probe"]
+    assert sorted(op["operationId"] for op in probed.values()) == ["probe", "probe_head"]
