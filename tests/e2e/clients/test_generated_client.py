@@ -102,6 +102,11 @@ def test_a_generated_client_submits_follows_and_reads_the_history_as_its_model(
     again = _api("metrics.read_metrics").sync_detailed(job_id, client=client, if_none_match=read.headers["etag"])
     assert again.status_code == 304 and again.parsed is None
 
+    # The generator types the route's JSON; CSV comes through the client's own httpx client, as the README says.
+    csv = client.get_httpx_client().get(f"/jobs/{job_id}/metrics", params={"format": "csv", "names": "val_accuracy"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0] == "name,step,epoch,value,time" and len(csv.text.splitlines()) == 4
+
     missing = _api("metrics.read_metrics").sync_detailed("no-such-job", client=client)
     assert missing.status_code == 404 and isinstance(missing.parsed, models.Problem)
     assert missing.parsed.title == "Job not found"
