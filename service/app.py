@@ -11,6 +11,7 @@ from core.db import session_scope
 from core.settings import get_settings
 from service.auth import authenticate, check_auth_setting
 from service.body_limits import BodyLimits
+from service.openapi import document_api, unique_id
 from service.plot_renderer import PlotRenderer
 from service.problems import install_problem_handlers
 from service.routes import dashboard, events, jobs, meta, metrics, plots
@@ -55,8 +56,10 @@ def create_app() -> FastAPI:
         version="0.1.0",
         summary="Train PyTorch models over REST; read their metric history as JSON, live.",
         lifespan=lifespan,
+        generate_unique_id_function=unique_id,
     )
     install_problem_handlers(app)
+    document_api(app)
     app.add_middleware(BodyLimits)
     keyed = [Depends(authenticate)]
     app.include_router(jobs.router, dependencies=keyed)

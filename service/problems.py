@@ -156,39 +156,6 @@ class Problem(BaseModel):
     errors: list[ProblemError] | None = None
 
 
-def _problem_response(description: str) -> dict[str, Any]:
-    schema = {"$ref": "#/components/schemas/Problem"}
-    return {"description": description, "content": {"application/problem+json": {"schema": schema}}}
-
-
-def document_problems(app: FastAPI) -> None:
-    """Make the OpenAPI document say what the API really answers on error: problem+json for any 4xx and 5xx."""
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None and "Problem" in app.openapi_schema["components"]["schemas"]:
-            return app.openapi_schema
-        schema = generate()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(components["Problem"].pop("$defs", {}))
-        for name in ("HTTPValidationError", "ValidationError"):
-            components.pop(name, None)
-        for item in schema["paths"].values():
-            for operation in item.values():
-                operation["responses"].pop("422", None)
-                operation["responses"]["4XX"] = _problem_response(
-                    "The request cannot be served as sent (problem+json)."
-                )
-                operation["responses"]["5XX"] = _problem_response(
-                    "A service the API needs is unavailable (problem+json)."
-                )
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 def install_problem_handlers(app: FastAPI) -> None:
     """Map every domain, validation and HTTP error to problem+json."""
     app.add_exception_handler(RequestValidationError, _on_validation)
@@ -202,4 +169,3 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _on_database_down)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
-    document_problems(app)

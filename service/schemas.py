@@ -121,8 +121,61 @@ class MetricsOut(BaseModel):
     metrics: dict[str, SeriesOut]
 
 
+class CatalogEntry(BaseModel):
+    """One component a spec may name, with its parameters."""
+
+    name: str
+    aliases: list[str] = Field(description="Other names it answers to (PyTorch's class names).")
+    description: str
+    tasks: list[str] = Field(description="The tasks it serves.")
+    parameters: dict[str, dict[str, Any]] = Field(description="Each parameter's JSON Schema: type, default, bounds.")
+    inputs: list[str] | None = Field(
+        default=None, description="Datasets: the inputs they give; models: the inputs they take. Absent otherwise."
+    )
+
+
+class Catalog(BaseModel):
+    """Every component a spec may name, by kind."""
+
+    datasets: list[CatalogEntry]
+    models: list[CatalogEntry]
+    losses: list[CatalogEntry]
+    optimizers: list[CatalogEntry]
+    schedulers: list[CatalogEntry]
+
+
 class Health(BaseModel):
     """Liveness or readiness."""
 
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class StreamMetrics(BaseModel):
+    """The data of a `metrics` event: the new points of each series, through `step`."""
+
+    step: int = Field(description="The job's progress these points reach; resume after it.")
+    metrics: dict[str, SeriesOut]
+
+
+class StreamRewind(BaseModel):
+    """The data of a `rewind` event: a later attempt resumed from this step; drop the points after it."""
+
+    step: int
+
+
+class StreamEnd(BaseModel):
+    """The data of an `end` event, the last one: the job is over."""
+
+    status: JobStatus
+    reason: str | None
+    error: str | None
+
+
+# Each event the stream of GET /jobs/{id}/events sends, and the shape of its JSON data line.
+STREAM_EVENTS: dict[str, type[BaseModel]] = {
+    "status": JobEventOut,
+    "metrics": StreamMetrics,
+    "rewind": StreamRewind,
+    "end": StreamEnd,
+}

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from core import repository
 from core.metrics import METRIC_NAMES, Series
@@ -20,10 +21,8 @@ MAX_POINTS_LIMIT = 100_000
 CSV_TYPE = "text/csv"
 
 
-class OrjsonResponse(Response):
+class OrjsonResponse(JSONResponse):
     """JSON encoded by orjson: fast on long numpy columns, and NaN or infinity become null."""
-
-    media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
         """Encode with orjson, numpy arrays included."""
