@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from core.bounds import INT_MAX
 from core.components import (
     COMPONENTS,
     PLURAL,
@@ -102,7 +103,10 @@ class JobSpec(BaseModel):
         default=3, ge=0, le=20, description="How often a job whose worker was lost is started again before it fails."
     )
     max_runtime_seconds: int | None = Field(
-        default=None, ge=1, description="Running time after which the job checkpoints and fails (timed_out)."
+        default=None,
+        ge=1,
+        le=INT_MAX,
+        description="Running time after which the job checkpoints and fails (timed_out).",
     )
 
     def display_name(self) -> str:

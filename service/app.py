@@ -12,6 +12,7 @@ from core.settings import get_settings
 from service.auth import authenticate, check_auth_setting
 from service.body_limits import BodyLimits
 from service.problems import install_problem_handlers
+from service.request_guard import RequestGuard
 from service.routes import dashboard, events, jobs, meta, metrics, plots
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def create_app() -> FastAPI:
     )
     install_problem_handlers(app)
     app.add_middleware(BodyLimits)
+    app.add_middleware(RequestGuard)
     keyed = [Depends(authenticate)]
     app.include_router(jobs.router, dependencies=keyed)
     app.include_router(metrics.router, dependencies=keyed)
