@@ -11,6 +11,7 @@ from core.db import session_scope
 from core.settings import get_settings
 from service.auth import authenticate, check_auth_setting
 from service.body_limits import BodyLimits
+from service.http_hygiene import HttpHygiene
 from service.problems import install_problem_handlers
 from service.request_guard import RequestGuard
 from service.routes import dashboard, events, jobs, meta, metrics, plots
@@ -55,6 +56,7 @@ def create_app() -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(BodyLimits)
     app.add_middleware(RequestGuard)
+    app.add_middleware(HttpHygiene)  # outermost: its headers go on every answer, the guards' refusals too
     keyed = [Depends(authenticate)]
     app.include_router(jobs.router, dependencies=keyed)
     app.include_router(metrics.router, dependencies=keyed)

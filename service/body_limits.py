@@ -1,5 +1,5 @@
-"""Request bodies: refused above a size before they are parsed (declared or streamed), above a nesting depth, and
-with strings the database cannot store."""
+"""Request bodies: refused above a size before they are parsed (declared or streamed), when not JSON in UTF-8, above a
+nesting depth, and with strings the database cannot store."""
 
 import json
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
@@ -84,7 +84,8 @@ async def send_problem(
 
 
 class BodyLimits:
-    """ASGI middleware: 413 for a body over the size limit, 422 for JSON nested too deep; the app sees neither."""
+    """ASGI middleware: 413 for a body over the size limit, 415 for one not declared JSON, 400 for one not UTF-8, 422
+    for JSON nested too deep or holding unstorable strings; the app sees none of them."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -113,15 +114,46 @@ class BodyLimits:
                 await send_problem(send, 413, "Request too large", too_large, "request-too-large")
                 return
         body = b"".join(chunks)
-        if json_depth_exceeds(body, settings.max_json_depth):
-            detail = f"the JSON body nests deeper than {settings.max_json_depth} levels"
-            await send_problem(send, 422, "Invalid request", detail, "validation")
-            return
-        if errors := unstorable_strings(body):
-            detail = ", ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] for e in errors[:5])
-            await send_problem(send, 422, "Invalid request", detail, "validation", errors)
+        if refusal := body_problem(scope, body, max_depth=settings.max_json_depth):
+            await send_problem(send, *refusal)
             return
         await self.app(scope, _replay(body, receive), send)
+
+
+Refusal = tuple[int, str, str, str, list[dict[str, Any]] | None]
+
+
+def media_type(scope: Scope) -> str | None:
+    """The request's Content-Type without its parameters, lower-cased; None when it sent none."""
+    raw = dict(scope["headers"]).get(b"content-type")
+    return None if raw is None else raw.decode("latin-1").split(";")[0].strip().lower()
+
+
+def _not_json(sent: str | None) -> str:
+    how = "came without a Content-Type" if not sent else f"is sent as '{sent}'"
+    return f"the request body {how}; this API reads JSON only: send it with 'Content-Type: application/json'"
+
+
+def body_problem(scope: Scope, body: bytes, *, max_depth: int) -> Refusal | None:
+    """Why a body cannot be read as this API's JSON (the status, title, detail, kind and errors), or None if it can."""
+    if not body.strip():  # no body (a cancel): the route says if it needed one
+        return None
+    sent = media_type(scope)
+    if sent is None or not (sent == "application/json" or (sent.startswith("application/") and sent.endswith("+json"))):
+        return 415, "Unsupported media type", _not_json(sent), "unsupported-media-type", None
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        detail = (
+            f"the request body is not UTF-8 (byte 0x{body[exc.start]:02x} at offset {exc.start}): send JSON as UTF-8"
+        )
+        return 400, "Malformed JSON", detail, "malformed-json", None
+    if json_depth_exceeds(body, max_depth):
+        return 422, "Invalid request", f"the JSON body nests deeper than {max_depth} levels", "validation", None
+    if errors := unstorable_strings(body):
+        detail = ", ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] for e in errors[:5])
+        return 422, "Invalid request", detail, "validation", errors
+    return None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
