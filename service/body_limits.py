@@ -84,8 +84,7 @@ async def send_problem(
 
 
 class BodyLimits:
-    """ASGI middleware: 413 for a body over the size limit, 415 for one not declared JSON, 400 for one not UTF-8, 422
-    for JSON nested too deep or holding unstorable strings; the app sees none of them."""
+    """ASGI middleware: a body too large (413), not JSON (415), not UTF-8 (400) or bad for SQL (422) is refused."""
 
     def __init__(self, app: App) -> None:
         self.app = app

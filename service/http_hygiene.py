@@ -30,8 +30,7 @@ def security_headers(path: str) -> list[tuple[bytes, bytes]]:
 
 
 def relative_location(location: bytes) -> bytes:
-    """A Location made relative (path and query): an absolute one was built from the request's Host header, which a
-    client or a proxy in between chooses."""
+    """A Location made relative (path and query), never trusting the Host header an absolute one was built from."""
     parts = urlsplit(location.decode("latin-1"))
     if not parts.scheme and not parts.netloc:
         return location

@@ -70,8 +70,8 @@ class Cursor:
 
     @classmethod
     def parse(cls, text: str | None) -> "Cursor":
-        """The cursor of a Last-Event-ID header (already checked against LAST_EVENT_ID); the start when absent; a 422
-        for a part no column holds (the stream must never open on a cursor its polls cannot use)."""
+        """The cursor of a Last-Event-ID header (matched to LAST_EVENT_ID); the start when absent; 422 past INT_MAX."""
+        # Refused here, before the stream opens: a poll with a cursor no column holds would drop it without `end`.
         if text is None:
             return cls()
         event_id, step = map(int, text.split(":"))

@@ -187,3 +187,58 @@ def test_every_integer_a_client_sends_is_bounded_by_the_columns() -> None:
         )
     ]
     assert unbounded == []
+
+
+@pytest.mark.parametrize(
+    ("field", "loc", "msg"),
+    [
+        ({"epochs": True}, ["body", "epochs"], "Input should be a valid integer"),
+        ({"epochs": "3"}, ["body", "epochs"], "Input should be a valid integer"),
+        ({"batch_size": 6.5}, ["body", "batch_size"], "Input should be a valid integer"),
+        ({"seed": False}, ["body", "seed"], "Input should be a valid integer"),
+        ({"optimizer": {"name": "sgd", "lr": "0.1"}}, ["body", "optimizer", "lr"], "Input should be a valid number"),
+        (
+            {"model": {"name": "mlp", "hidden": [True]}},
+            ["body", "model", "hidden", 0],
+            "Input should be a valid integer",
+        ),
+        ({"compile": "false"}, ["body", "compile"], "Input should be a valid boolean"),
+        ({"compile": 0}, ["body", "compile"], "Input should be a valid boolean"),
+        (
+            {"dataset": {"name": "synthetic_images", "channels": "3"}},
+            ["body", "dataset", "channels"],
+            "Input should be 1 or 3",
+        ),
+    ],
+)
+def test_spec_numbers_and_flags_are_strict(
+    client: TestClient, stored: Stored, field: dict[str, Any], loc: list[str | int], msg: str
+) -> None:
+    body = problem_of(client.post("/jobs", json=THERMOMETER | field), 422)
+    assert [(e["loc"], e["msg"]) for e in body["errors"]] == [(loc, msg)]
+    assert stored.jobs() == 0
+
+
+def test_json_numbers_of_either_kind_still_fill_float_fields_and_pairs(client: TestClient) -> None:
+    spec = THERMOMETER | {"optimizer": {"name": "rprop", "lr": 1, "etas": [0.5, 2]}}
+    job = client.post("/jobs", json=spec)
+    assert job.status_code == 201, job.text
+    assert job.json()["spec"]["optimizer"] == {
+        "name": "rprop",
+        "lr": 1.0,
+        "etas": [0.5, 2.0],
+        "step_sizes": [1e-6, 50.0],
+    }
+
+
+@pytest.mark.parametrize("name", ["", " ", "\t\n", "\u3000"])
+def test_a_blank_name_is_a_422(client: TestClient, stored: Stored, name: str) -> None:
+    body = problem_of(client.post("/jobs", json=THERMOMETER | {"name": name}), 422)
+    assert body["errors"] == [
+        {
+            "loc": ["body", "name"],
+            "msg": "the name is blank: give one with a visible character, or leave it out for the default",
+            "type": "name_blank",
+        }
+    ]
+    assert stored.jobs() == 0
