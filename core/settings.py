@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     artifact_dir: Path = Field(default=VAR_DIR / "artifacts", description="Where checkpoints and artifacts go.")
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    request_read_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Time a request's headers and body have to arrive; then it is closed."
+    )
     max_job_seconds: int = Field(
         default=24 * 3600, ge=60, description="Longest a job may run; the broker's visibility timeout sits above it."
     )
