@@ -108,3 +108,32 @@ def test_a_body_that_is_not_utf8_is_a_400_that_says_so(client: TestClient, raw: 
     body = problem_of(client.post("/jobs", content=raw, headers={"content-type": "application/json"}), 400)
     assert body["title"] == "Malformed JSON" and body["type"] == "urn:gradyard:problem:malformed-json"
     assert body["detail"] == f"the request body is not UTF-8 ({where}): send JSON as UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "name"),
+    [
+        ("/jobs/{id}/metrics", "names=train_loss&names=val_loss", "names"),
+        ("/jobs/{id}/events", "names=lr&names=lr", "names"),
+        ("/jobs/{id}/plot.png", "names=lr&width=300&names=val_loss", "names"),
+        ("/jobs", "limit=1&limit=500", "limit"),
+        ("/compare/plot.png", "jobs={id}&metric=lr&metric=val_loss", "metric"),
+    ],
+)
+def test_a_query_parameter_given_twice_is_a_422_not_the_last_one_wins(
+    client: TestClient, path: str, query: str, name: str
+) -> None:
+    job_id = finished_job(client)
+    url = f"{path}?{query}".replace("{id}", job_id)
+    body = problem_of(client.get(url), 422)
+    assert body["errors"] == [
+        {
+            "loc": ["query", name],
+            "msg": f"given more than once: give it once (a list, such as names, is comma-separated: {name}=a,b)",
+            "type": "parameter_repeated",
+        }
+    ]
+    assert client.get(f"/jobs/{job_id}/metrics?names=train_loss,val_loss").json()["metrics"].keys() == {
+        "train_loss",
+        "val_loss",
+    }
