@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from core import repository
 from core.db import session_scope
 from core.settings import get_settings
-from service.auth import authenticate, check_auth_setting
+from service.auth import TokenBuckets, authenticate, check_auth_setting
 from service.body_limits import BodyLimits
 from service.http_hygiene import HttpHygiene
 from service.problems import install_problem_handlers
@@ -53,6 +53,7 @@ def create_app() -> FastAPI:
         summary="Train PyTorch models over REST; read their metric history as JSON, live.",
         lifespan=lifespan,
     )
+    app.state.failed_auth = TokenBuckets()  # per app: unknown-key attempts per client address
     install_problem_handlers(app)
     app.add_middleware(BodyLimits)
     app.add_middleware(RequestGuard)
