@@ -14,7 +14,7 @@ from service.body_limits import BodyLimits
 from service.http_hygiene import HttpHygiene
 from service.problems import install_problem_handlers
 from service.request_guard import RequestGuard
-from service.routes import dashboard, events, jobs, meta, metrics, plots
+from service.routes import dashboard, docs, events, jobs, meta, metrics, plots
 
 log = logging.getLogger(__name__)
 # The dashboard's page (/) and files (/static/...) are public too: the browser loads them before the user pastes a key,
@@ -52,6 +52,8 @@ def create_app() -> FastAPI:
         version="0.1.0",
         summary="Train PyTorch models over REST; read their metric history as JSON, live.",
         lifespan=lifespan,
+        docs_url=None,  # served by routes.docs from local files, not a CDN
+        redoc_url=None,
     )
     app.state.failed_auth = TokenBuckets()  # per app: unknown-key attempts per client address
     install_problem_handlers(app)
@@ -66,7 +68,9 @@ def create_app() -> FastAPI:
     app.include_router(meta.router)
     app.include_router(plots.router, dependencies=keyed)
     app.include_router(dashboard.router)
+    app.include_router(docs.router)
     dashboard.mount_static(app)
+    docs.mount_assets(app)
     return app
 
 

@@ -1,5 +1,6 @@
 """The HTTP edges a browser, a proxy or a careless client finds: HEAD, redirects, security headers, content types."""
 
+import re
 from typing import Any
 
 import pytest
@@ -137,3 +138,16 @@ def test_a_query_parameter_given_twice_is_a_422_not_the_last_one_wins(
         "train_loss",
         "val_loss",
     }
+
+
+@pytest.mark.parametrize(("page", "needs"), [("/docs", 3), ("/redoc", 2)])
+def test_the_docs_load_every_file_from_the_api_itself(app: FastAPI, page: str, needs: int) -> None:
+    anonymous = client_with_key(app, None)  # the docs are public
+    html = anonymous.get(page)
+    assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+    assert re.findall(r"https?://", html.text) == []  # no CDN, no web fonts: it works offline
+    assets = re.findall(r"""(?:src|href)=["'](/docs-assets/[^"']+)["']""", html.text)
+    assert len(set(assets)) == needs, assets
+    for asset in set(assets):
+        response = anonymous.get(asset)
+        assert response.status_code == 200 and len(response.content) > 4000, asset

@@ -217,3 +217,27 @@ def test_a_crafted_link_never_sends_the_key_elsewhere(page: Page, live_stack: St
     assert all(path.startswith("/jobs?") for path in keyed), keyed
     if link.startswith("#/jobs/"):
         expect(page.locator("#view")).to_contain_text("That link does not name a job.")
+
+
+@pytest.mark.parametrize(("path", "title"), [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")])
+def test_the_api_docs_render_with_no_internet(browser: Browser, live_stack: Stack, path: str, title: str) -> None:
+    context = browser.new_context(base_url=live_stack.url)
+    page = context.new_page()
+    outside: list[str] = []
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security" in message.text else None)
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith((live_stack.url, "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(path)
+    expect(page.locator(title).first).to_contain_text("gradyard", timeout=20_000)
+    context.close()
+    assert outside == []
+    # ReDoc's "powered by" logo is the one thing it would fetch from its CDN: the CSP stops it (the logo hides itself).
+    assert [text for text in refused if "https://cdn.redoc.ly/redoc/logo-mini.svg" not in text] == []
