@@ -77,16 +77,11 @@ def api(
         os.environ["GRADYARD_PORT"] = str(port)
     get_settings.cache_clear()
     settings = get_settings()
+    from service.serving import server_options
+
     # log_config=None sends uvicorn's records through the Rich handler set up in `main`.
     uvicorn.run(
-        "service.app:app",
-        host=settings.host,
-        port=settings.port,
-        proxy_headers=False,
-        log_level="info",
-        log_config=None,
-        # An open event stream lasts as long as its job: a stop must not wait hours for it (a client reconnects).
-        timeout_graceful_shutdown=10,
+        "service.app:app", host=settings.host, port=settings.port, log_level="info", log_config=None, **server_options()
     )
 
 

@@ -1,6 +1,7 @@
 """Job spec files: YAML (`.yaml`, `.yml`) or JSON (`.json`), one spec per file."""
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,17 @@ import yaml
 from client.errors import SpecFileError
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class SpecLoader(yaml.SafeLoader):
+    """Safe YAML that reads `1e-3` as a number, as JSON and YAML 1.2 do (YAML 1.1: text, which the spec refuses)."""
+
+
+SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
 
 
 def load_spec(path: Path) -> dict[str, Any]:
@@ -20,7 +32,7 @@ def load_spec(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise SpecFileError(f"cannot read {path}: {exc.strerror}") from exc
     try:
-        spec = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        spec = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=SpecLoader)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
         raise SpecFileError(f"{path} does not parse: {exc}") from exc
     if not isinstance(spec, dict):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from core.metrics import Series, extreme_indices
+from core.metrics import Series, bucket_count, extreme_indices, within
 
 CHUNK_POINTS = 1000
 # Little-endian on the wire and on disk, whatever the machine: a database moves between machines.
@@ -121,7 +121,9 @@ def downsample_segments(segments: Segments, max_points: int) -> Series:
     for at, series in segments.loaded.items():
         counts[at] = len(series)
     n = int(counts.sum())
-    buckets = max(1, (max_points - 2) // 2)
+    buckets = bucket_count(
+        max_points, sum(int(np.count_nonzero(~np.isfinite(s.value))) for s in segments.loaded.values())
+    )
     width = n / buckets
     starts = np.cumsum(counts) - counts
     rolled = np.ones(len(counts), bool)
@@ -149,9 +151,10 @@ def downsample_segments(segments: Segments, max_points: int) -> Series:
     )
     _, unique = np.unique(chosen[:, 0], return_index=True)  # sorted by step, each step once
     chosen = chosen[unique]
-    return Series(
+    kept_shape = Series(
         chosen[:, 0].astype(np.int64),
         chosen[:, 1].astype(np.int64),
         chosen[:, 2].astype(np.float64),
         chosen[:, 3].astype(np.float64),
     )
+    return within(kept_shape, max_points)

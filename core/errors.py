@@ -64,6 +64,6 @@ class Unauthenticated(GradyardError):
 class RateLimited(GradyardError):
     """This key made too many requests; retry after the given seconds."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many requests with this key: retry after {retry_after}s")
+    def __init__(self, retry_after: int, why: str = "too many requests with this key") -> None:
+        super().__init__(f"{why}: retry after {retry_after}s")
         self.retry_after = retry_after

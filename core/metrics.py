@@ -99,21 +99,54 @@ def extreme_indices(values: NDArray[np.float64], buckets: int) -> NDArray[np.int
     return found.astype(np.intp)
 
 
+def bucket_count(max_points: int, nonfinite: int) -> int:
+    """How many buckets (a minimum and a maximum each) fit beside the ends and the non-finite points (half at most)."""
+    return max(1, (max_points - 2 - min(nonfinite, max_points // 2)) // 2)
+
+
 def keep_shape(series: Series, max_points: int) -> NDArray[np.intp]:
     """The indices that keep the series' shape in about max_points points: the first and last, each bucket's minimum
     and maximum (so the global extremes survive) and every non-finite point, where a run diverged. Deterministic."""
     n = len(series)
     interior = series.value[1 : n - 1]
-    keep = [np.array([0, n - 1]), 1 + np.flatnonzero(~np.isfinite(interior))]
-    keep.append(1 + extreme_indices(interior, max(1, (max_points - 2) // 2)))
+    nonfinite = 1 + np.flatnonzero(~np.isfinite(interior))
+    keep = [np.array([0, n - 1]), nonfinite, 1 + extreme_indices(interior, bucket_count(max_points, len(nonfinite)))]
     return np.unique(np.concatenate(keep))
 
 
+def _evenly(indices: NDArray[np.intp], count: int) -> NDArray[np.intp]:
+    """`count` of these indices spread evenly from the first to the last (all of them when there are no more)."""
+    if count >= len(indices):
+        return indices
+    if count <= 0:
+        return indices[:0]
+    return indices[np.linspace(0, len(indices) - 1, count).round().astype(np.intp)]
+
+
+def within(series: Series, max_points: int) -> Series:
+    """At most max_points of a shape-kept series: ends, first non-finite, extremes, then the rest evenly."""
+    n = len(series)
+    if n <= max_points:
+        return series
+    interior = np.arange(1, n - 1, dtype=np.intp)
+    finite = np.isfinite(series.value[1:-1])
+    finite_at, nonfinite_at = interior[finite], interior[~finite]
+    first: list[int] = [0, n - 1] + ([int(nonfinite_at[0])] if len(nonfinite_at) else [])
+    if len(finite_at):
+        values = series.value[finite_at]
+        first += [int(finite_at[values.argmin()]), int(finite_at[values.argmax()])]
+    must = np.array(list(dict.fromkeys(first))[:max_points], dtype=np.intp)
+    room = max_points - len(must)
+    more_finite = _evenly(np.setdiff1d(finite_at, must), room)
+    more_nonfinite = _evenly(np.setdiff1d(nonfinite_at, must), room - len(more_finite))
+    return series.take(np.unique(np.concatenate([must, more_finite, more_nonfinite])))
+
+
 def downsample(series: Series, max_points: int) -> Series:
-    """At most about max_points points that keep the series' shape (see keep_shape)."""
+    """At most max_points points that keep the series' shape (see keep_shape and within)."""
     if len(series) <= max_points:
         return series
-    return series.take(keep_shape(series, max_points))
+    return within(series.take(keep_shape(series, max_points)), max_points)
 
 
 def maximizes(name: str) -> bool:

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    request_read_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Time a request's headers and body have to arrive; then it is closed."
+    )
     max_job_seconds: int = Field(
         default=24 * 3600, ge=60, description="Longest a job may run; the broker's visibility timeout sits above it."
     )
@@ -78,6 +81,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body (413 above it).")
     max_json_depth: int = Field(default=32, ge=4, description="Deepest JSON nesting a request body may have.")
     rate_limit_per_minute: int = Field(default=600, ge=1, description="Requests one key may make per minute (429).")
+    auth_failures_per_minute: int = Field(
+        default=30, ge=1, description="Requests with an unknown key one client address may make per minute (429)."
+    )
     max_streams_per_user: int = Field(
         default=16, ge=1, description="Live streams (GET /jobs/{id}/events) one user may hold open per API process."
     )

@@ -2,8 +2,10 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
+from core.bounds import INT_MAX
 from core.components import (
     COMPONENTS,
     PLURAL,
@@ -29,10 +31,18 @@ Scheduler = Annotated[SchedulerSpec, Field(discriminator="name"), _normalize_nam
 MAX_EPOCHS = 100_000
 
 
+def _not_blank(name: str) -> str:
+    if not name.strip():
+        raise PydanticCustomError(
+            "name_blank", "the name is blank: give one with a visible character, or leave it out for the default"
+        )
+    return name
+
+
 class EarlyStopping(BaseModel):
     """Stop when a recorded metric has not improved by min_delta for patience epochs; the job still succeeds."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=True)
 
     metric: str = Field(default="val_loss", max_length=100, description="A metric the job records, e.g. val_loss.")
     mode: Literal["auto", "min", "max"] = Field(default="auto", description="auto: max for accuracies, F1 and R^2.")
@@ -47,6 +57,7 @@ class JobSpec(BaseModel):
         extra="forbid",
         allow_inf_nan=False,
         frozen=True,
+        strict=True,  # a number is a JSON number: `true` and `"3"` are refused, not coerced
         json_schema_extra={
             "examples": [
                 {
@@ -62,7 +73,7 @@ class JobSpec(BaseModel):
         },
     )
 
-    name: str | None = Field(
+    name: Annotated[str, AfterValidator(_not_blank)] | None = Field(
         default=None,
         min_length=1,
         max_length=200,
@@ -102,7 +113,10 @@ class JobSpec(BaseModel):
         default=3, ge=0, le=20, description="How often a job whose worker was lost is started again before it fails."
     )
     max_runtime_seconds: int | None = Field(
-        default=None, ge=1, description="Running time after which the job checkpoints and fails (timed_out)."
+        default=None,
+        ge=1,
+        le=INT_MAX,
+        description="Running time after which the job checkpoints and fails (timed_out).",
     )
 
     def display_name(self) -> str:

@@ -9,12 +9,14 @@ from fastapi import Depends, FastAPI
 from core import repository
 from core.db import session_scope
 from core.settings import get_settings
-from service.auth import authenticate, check_auth_setting
+from service.auth import TokenBuckets, authenticate, check_auth_setting
 from service.body_limits import BodyLimits
+from service.http_hygiene import HttpHygiene
 from service.openapi import document_api, unique_id
 from service.plot_renderer import PlotRenderer
 from service.problems import install_problem_handlers
-from service.routes import dashboard, events, jobs, meta, metrics, plots
+from service.request_guard import RequestGuard
+from service.routes import dashboard, docs, events, jobs, meta, metrics, plots
 
 log = logging.getLogger(__name__)
 # The dashboard's page (/) and files (/static/...) are public too: the browser loads them before the user pastes a key,
@@ -57,10 +59,15 @@ def create_app() -> FastAPI:
         summary="Train PyTorch models over REST; read their metric history as JSON, live.",
         lifespan=lifespan,
         generate_unique_id_function=unique_id,
+        docs_url=None,  # served by routes.docs from local files, not a CDN
+        redoc_url=None,
     )
+    app.state.failed_auth = TokenBuckets()  # per app: unknown-key attempts per client address
     install_problem_handlers(app)
     document_api(app)
     app.add_middleware(BodyLimits)
+    app.add_middleware(RequestGuard)
+    app.add_middleware(HttpHygiene)  # outermost: its headers go on every answer, the guards' refusals too
     keyed = [Depends(authenticate)]
     app.include_router(jobs.router, dependencies=keyed)
     app.include_router(metrics.router, dependencies=keyed)
@@ -69,7 +76,9 @@ def create_app() -> FastAPI:
     app.include_router(meta.router)
     app.include_router(plots.router, dependencies=keyed)
     app.include_router(dashboard.router)
+    app.include_router(docs.router)
     dashboard.mount_static(app)
+    docs.mount_assets(app)
     return app
 
 

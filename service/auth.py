@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core import repository
@@ -26,23 +26,29 @@ class TokenBuckets:
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when counted)
 
-    def take(self, key: str, *, rate_per_minute: int) -> None:
-        """Spend one token, or raise RateLimited with the seconds until one is back."""
+    def take(self, key: str, *, rate_per_minute: int, spend: bool = True, why: str | None = None) -> None:
+        """Spend a token (spend=False: only check for one), else raise RateLimited saying when one is back."""
         now = time.monotonic()
         with self._lock:
             tokens, then = self._buckets.get(key, (float(rate_per_minute), now))
             tokens = min(float(rate_per_minute), tokens + (now - then) * rate_per_minute / 60.0)
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
-                raise RateLimited(max(1, round((1.0 - tokens) * 60.0 / rate_per_minute)))
-            self._buckets[key] = (tokens - 1.0, now)
+                wait = max(1, round((1.0 - tokens) * 60.0 / rate_per_minute))
+                raise RateLimited(wait, why) if why else RateLimited(wait)
+            self._buckets[key] = (tokens - 1.0 if spend else tokens, now)
 
 
 RATE = TokenBuckets()
 
 
+FAILED_AUTH = "too many requests with unknown keys from this address"
+
+
 def authenticate(
-    session: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The caller of a protected route, from `Authorization: Bearer <key>` (everyone, when auth is off)."""
     settings = get_settings()
@@ -50,8 +56,13 @@ def authenticate(
         return LOCAL
     if credentials is None:
         raise Unauthenticated("this route needs 'Authorization: Bearer <key>'; make a key with `gradyard keys create`")
+    # Unknown keys are limited per client address, checked before the lookup: a guesser learns nothing once refused.
+    failures: TokenBuckets = request.app.state.failed_auth
+    address, allowed = request.client.host if request.client else "unknown", settings.auth_failures_per_minute
+    failures.take(address, rate_per_minute=allowed, spend=False, why=FAILED_AUTH)
     principal = repository.principal_for_key(session, key=credentials.credentials)
     if principal is None:
+        failures.take(address, rate_per_minute=allowed, why=FAILED_AUTH)
         raise Unauthenticated("the key is unknown or revoked")
     RATE.take(principal.user_id or principal.name, rate_per_minute=settings.rate_limit_per_minute)
     return principal

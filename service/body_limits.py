@@ -1,10 +1,13 @@
-"""Request bodies: refused above a size before they are parsed (declared or streamed), and above a nesting depth."""
+"""Request bodies: refused above a size before they are parsed (declared or streamed), when not JSON in UTF-8, above a
+nesting depth, and with strings the database cannot store."""
 
-from collections.abc import Awaitable, Callable, MutableMapping
+import json
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
 import orjson
 
+from core.bounds import unstorable
 from core.settings import get_settings
 from service.problems import PROBLEM_TYPE_BASE
 
@@ -37,15 +40,51 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool:
     return False
 
 
-async def _problem(send: Send, status: int, title: str, detail: str, kind: str) -> None:
-    body = orjson.dumps({"type": PROBLEM_TYPE_BASE + kind, "title": title, "status": status, "detail": detail})
+def _strings(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Every string in decoded JSON, object keys included, with where it is."""
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            # A key is named in the answer's loc: a lone surrogate there is spelled as its escape.
+            where = (*loc, key.encode("utf-8", "backslashreplace").decode())
+            yield where, key
+            yield from _strings(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*loc, index))
+
+
+def unstorable_strings(body: bytes) -> list[dict[str, Any]]:
+    """Validation errors for the strings of a JSON body that no text column can hold (a NUL, a lone surrogate)."""
+    if b"\\u" not in body:  # only an escape can carry either into valid JSON
+        return []
+    try:
+        decoded = json.loads(body)
+    except ValueError:  # not JSON: the route's own parsing says so
+        return []
+    return [
+        {"loc": list(loc), "msg": why, "type": "string_unstorable"}
+        for loc, text in _strings(decoded, ("body",))
+        if (why := unstorable(text))
+    ]
+
+
+async def send_problem(
+    send: Send, status: int, title: str, detail: str, kind: str, errors: list[dict[str, Any]] | None = None
+) -> None:
+    """Answer with a problem+json body from ASGI middleware, before the app sees the request."""
+    problem: dict[str, Any] = {"type": PROBLEM_TYPE_BASE + kind, "title": title, "status": status, "detail": detail}
+    if errors is not None:
+        problem["errors"] = errors
+    body = orjson.dumps(problem)
     headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimits:
-    """ASGI middleware: 413 for a body over the size limit, 422 for JSON nested too deep; the app sees neither."""
+    """ASGI middleware: a body too large (413), not JSON (415), not UTF-8 (400) or bad for SQL (422) is refused."""
 
     def __init__(self, app: App) -> None:
         self.app = app
@@ -60,7 +99,7 @@ class BodyLimits:
         too_large = f"the request body is larger than {limit:,} bytes"
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _problem(send, 413, "Request too large", too_large, "request-too-large")
+            await send_problem(send, 413, "Request too large", too_large, "request-too-large")
             return
         chunks, size, more = [], 0, True
         while more:
@@ -71,14 +110,49 @@ class BodyLimits:
             size += len(chunks[-1])
             more = message.get("more_body", False)
             if size > limit:  # a streamed body that never declared its length
-                await _problem(send, 413, "Request too large", too_large, "request-too-large")
+                await send_problem(send, 413, "Request too large", too_large, "request-too-large")
                 return
         body = b"".join(chunks)
-        if json_depth_exceeds(body, settings.max_json_depth):
-            detail = f"the JSON body nests deeper than {settings.max_json_depth} levels"
-            await _problem(send, 422, "Invalid request", detail, "validation")
+        if refusal := body_problem(scope, body, max_depth=settings.max_json_depth):
+            await send_problem(send, *refusal)
             return
         await self.app(scope, _replay(body, receive), send)
+
+
+Refusal = tuple[int, str, str, str, list[dict[str, Any]] | None]
+
+
+def media_type(scope: Scope) -> str | None:
+    """The request's Content-Type without its parameters, lower-cased; None when it sent none."""
+    raw = dict(scope["headers"]).get(b"content-type")
+    return None if raw is None else raw.decode("latin-1").split(";")[0].strip().lower()
+
+
+def _not_json(sent: str | None) -> str:
+    how = "came without a Content-Type" if not sent else f"is sent as '{sent}'"
+    return f"the request body {how}; this API reads JSON only: send it with 'Content-Type: application/json'"
+
+
+def body_problem(scope: Scope, body: bytes, *, max_depth: int) -> Refusal | None:
+    """Why a body cannot be read as this API's JSON (the status, title, detail, kind and errors), or None if it can."""
+    if not body.strip():  # no body (a cancel): the route says if it needed one
+        return None
+    sent = media_type(scope)
+    if sent is None or not (sent == "application/json" or (sent.startswith("application/") and sent.endswith("+json"))):
+        return 415, "Unsupported media type", _not_json(sent), "unsupported-media-type", None
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        detail = (
+            f"the request body is not UTF-8 (byte 0x{body[exc.start]:02x} at offset {exc.start}): send JSON as UTF-8"
+        )
+        return 400, "Malformed JSON", detail, "malformed-json", None
+    if json_depth_exceeds(body, max_depth):
+        return 422, "Invalid request", f"the JSON body nests deeper than {max_depth} levels", "validation", None
+    if errors := unstorable_strings(body):
+        detail = ", ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] for e in errors[:5])
+        return 422, "Invalid request", detail, "validation", errors
+    return None
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -9,6 +9,7 @@ from typing import Literal
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from core.metrics import Series
 
@@ -42,6 +43,12 @@ def _values(series: Series, log: bool) -> list[float]:
     return [math.nan if not math.isfinite(v) or (log and v <= 0) else v for v in series.value.tolist()]
 
 
+def _plain(texts: Iterable[Text]) -> None:
+    """Draw these texts as typed: a job name like `$x^2$` or `a$b$c` is a label, never mathtext to parse."""
+    for text in texts:
+        text.set_parse_math(False)
+
+
 def _draw(axes: Axes, lines: list[tuple[str, Series]], *, title: str, log: bool) -> None:
     drawn = False
     for label, series in lines:
@@ -54,15 +61,15 @@ def _draw(axes: Axes, lines: list[tuple[str, Series]], *, title: str, log: bool)
                 marker="." if len(series) < 30 else None,
             )
             drawn = True
-    axes.set_title(title, fontsize=10)
-    axes.set_xlabel("epoch", fontsize=9)
+    axes.set_title(title, fontsize=10, parse_math=False)
+    axes.set_xlabel("epoch", fontsize=9, parse_math=False)
     axes.grid(True, alpha=0.3)
     if not drawn:
         axes.text(0.5, 0.5, "no points yet", ha="center", va="center", transform=axes.transAxes, color="grey")
         return
     if log:
         axes.set_yscale("log")
-    axes.legend(fontsize=8)
+    _plain(axes.legend(fontsize=8).get_texts())
 
 
 def _render(figure: Figure, fmt: ImageFormat) -> bytes:
@@ -77,7 +84,7 @@ def job_plot(
     """One panel per family of the chosen metrics (loss, accuracy, error, learning rate), stacked, x = epoch."""
     panels = panels_for(names) or [("loss", ["train_loss"])]
     figure = Figure(figsize=(size.width / DPI, size.height / DPI), dpi=DPI, layout="constrained")
-    figure.suptitle(title, fontsize=11)
+    figure.suptitle(title, fontsize=11, parse_math=False)
     for axes, (panel_title, members) in zip(figure.subplots(len(panels), 1, squeeze=False)[:, 0], panels, strict=True):
         _draw(axes, [(name, series.get(name, Series())) for name in members], title=panel_title, log=log)
     return _render(figure, fmt)

@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 import orjson
@@ -127,7 +128,10 @@ def _on_database_down(_: Request, exc: Exception) -> Response:
 
 def _on_http(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    title = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}.get(exc.status_code, "Error")
+    # Every status gets its own title (a client's 400 is "Bad request", never a bare "Error").
+    title = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}.get(
+        exc.status_code, HTTPStatus(exc.status_code).phrase.capitalize()
+    )
     return problem(
         exc.status_code, title, str(exc.detail), kind=title.lower().replace(" ", "-"), headers=dict(exc.headers or {})
     )

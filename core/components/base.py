@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 Task = Literal[
     "regression",
@@ -21,9 +21,9 @@ ALL_TASKS: tuple[Task, ...] = (*REGRESSION, *CLASSES, "multilabel_classification
 
 
 class Component(BaseModel):
-    """A catalog entry: strict (unknown fields refused) and finite (NaN and infinity refused)."""
+    """A catalog entry: strict (no unknown fields, no coercion of types) and finite (NaN and infinity refused)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=True)
 
     aliases: ClassVar[tuple[str, ...]] = ()
     tasks: ClassVar[tuple[Task, ...]] = ()
@@ -42,7 +42,13 @@ def _betas_in_unit(betas: tuple[float, float]) -> tuple[float, float]:
     return betas
 
 
-Betas = Annotated[tuple[float, float], AfterValidator(_betas_in_unit)]
+def _pair_of_list(value: Any) -> Any:
+    """A JSON array as the tuple a strict pair field takes (a spec read back from SQL carries lists too)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+Pair = Annotated[tuple[float, float], BeforeValidator(_pair_of_list)]
+Betas = Annotated[Pair, AfterValidator(_betas_in_unit)]
 PositiveWeight = Annotated[float, Field(ge=0.0, le=1e6)]
 ClassWeights = Annotated[
     list[PositiveWeight] | None,

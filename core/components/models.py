@@ -1,6 +1,6 @@
 """Model components: each is sized at build time to the dataset's input and the loss's head."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -32,15 +32,11 @@ class Mlp(Component):
     tasks = ALL_TASKS
     inputs = ("features", "images")
     name: Literal["mlp"]
-    hidden: list[int] = Field(default=[128], max_length=16, description="Width of each hidden layer.")
+    hidden: list[Annotated[int, Field(ge=1, le=65536)]] = Field(
+        default=[128], max_length=16, description="Width of each hidden layer."
+    )
     activation: Literal["relu", "tanh", "gelu", "sigmoid", "leaky_relu"] = "relu"
     dropout: float = Field(default=0.0, ge=0.0, le=0.95)
-
-    @model_validator(mode="after")
-    def _widths_in_bounds(self) -> "Mlp":
-        if any(not 1 <= width <= 65536 for width in self.hidden):
-            raise ValueError("every hidden width must be between 1 and 65536")
-        return self
 
 
 class CifarCnn(Component):

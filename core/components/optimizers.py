@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from core.components.base import ALL_TASKS, Betas, Component, Eps, LearningRate, WeightDecay
+from core.components.base import ALL_TASKS, Betas, Component, Eps, LearningRate, Pair, WeightDecay
 
 Momentum: Any = Field(default=0.0, ge=0.0, lt=1.0, description="Momentum factor.")
 BetasField: Any = Field(default=(0.9, 0.999), description="Decay rates of the moments, each in [0, 1).")
@@ -201,8 +201,8 @@ class Rprop(OptimizerComponent):
     aliases = ("Rprop",)
     name: Literal["rprop"]
     lr: float = Field(default=1e-2, gt=0.0, le=10.0, description="Initial step size.")
-    etas: tuple[float, float] = Field(default=(0.5, 1.2), description="Decrease (in (0, 1)) and increase (> 1).")
-    step_sizes: tuple[float, float] = Field(default=(1e-6, 50.0), description="Smallest and largest step size.")
+    etas: Pair = Field(default=(0.5, 1.2), description="Decrease (in (0, 1)) and increase (> 1).")
+    step_sizes: Pair = Field(default=(1e-6, 50.0), description="Smallest and largest step size.")
 
     @model_validator(mode="after")
     def _etas_and_step_sizes(self) -> "Rprop":

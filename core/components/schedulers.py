@@ -32,7 +32,9 @@ class MultiStepLr(SchedulerComponent):
 
     aliases = ("MultiStepLR",)
     name: Literal["multistep"]
-    milestones: list[int] = Field(default=[30, 80], min_length=1, max_length=100, description="Epochs, increasing.")
+    milestones: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(
+        default=[30, 80], min_length=1, max_length=100, description="Epochs, increasing."
+    )
     gamma: float = Gamma
 
     @model_validator(mode="after")

@@ -4,12 +4,13 @@ import base64
 import binascii
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from core.bounds import unstorable
 from core.errors import InvalidCursor, JobNotFound
 from core.models import ACTIVE_STATUSES, Job, MetricChunk, MetricPoint
 from core.repository.events import log_event
@@ -85,8 +86,12 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, job_id = raw.split("|", 1)
-        return datetime.fromisoformat(created), job_id
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        when = datetime.fromisoformat(created)
+        # Only what _encode_cursor writes: an aware time in range, and an id a job row can have.
+        if when.tzinfo is None or len(job_id) > 36 or unstorable(job_id):
+            raise ValueError("not a cursor this server issued")
+        return when.astimezone(UTC), job_id
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidCursor(cursor) from exc
 
 

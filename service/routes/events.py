@@ -16,11 +16,13 @@ from typing import Annotated, Any
 import anyio
 import orjson
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
 
 from core import repository
+from core.bounds import INT_MAX
 from core.db import session_scope
 from core.errors import JobNotFound
 from core.models import TERMINAL_STATUSES, JobEvent
@@ -32,7 +34,7 @@ from service.routes.metrics import wanted_names
 
 router = APIRouter(prefix="/jobs", tags=["events"])
 KEEPALIVE_SECONDS = 15.0
-LAST_EVENT_ID = r"^[0-9]{1,18}:[0-9]{1,18}$"  # 18 digits: every value fits a 64-bit integer in both databases
+LAST_EVENT_ID = r"^[0-9]{1,10}:[0-9]{1,10}$"  # each part is then checked against the columns' INT_MAX
 
 
 class EventStreamResponse(StreamingResponse):
@@ -68,11 +70,15 @@ class Cursor:
 
     @classmethod
     def parse(cls, text: str | None) -> "Cursor":
-        """The cursor of a Last-Event-ID header (already checked against LAST_EVENT_ID); the start when absent."""
+        """The cursor of a Last-Event-ID header (matched to LAST_EVENT_ID); the start when absent; 422 past INT_MAX."""
+        # Refused here, before the stream opens: a poll with a cursor no column holds would drop it without `end`.
         if text is None:
             return cls()
-        event_id, step = text.split(":")
-        return cls(int(event_id), int(step))
+        event_id, step = map(int, text.split(":"))
+        if max(event_id, step) > INT_MAX:
+            why = f"not an event id this server sent: each part is at most {INT_MAX}"
+            raise RequestValidationError([{"loc": ("header", "last-event-id"), "msg": why, "type": "less_than_equal"}])
+        return cls(event_id, step)
 
     def __str__(self) -> str:
         return f"{self.event_id}:{self.step}"
@@ -206,7 +212,7 @@ def stream_events(
     ] = None,
 ) -> Response:
     """A job's live stream: each state-log row, new metric points as they land, then `end` when the job ends."""
-    wanted = wanted_names(names)
+    wanted, cursor = wanted_names(names), Cursor.parse(last_event_id)
     repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
     session.close()  # the request's session (auth, this check) must not hold a connection for the stream's life
     user, limit = principal.user_id or principal.name, get_settings().max_streams_per_user
@@ -214,7 +220,7 @@ def stream_events(
         why = f"{limit} live streams are open for this user already, the most this server allows; close one"
         return problem(429, "Too many streams", why, kind="rate-limited", headers={"Retry-After": "5"})
     return EventStreamResponse(
-        _stream(request, job_id, Cursor.parse(last_event_id), wanted),
+        _stream(request, job_id, cursor, wanted),
         release=lambda: OPEN_STREAMS.release(user),
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from core import repository
+from core.bounds import INT_MAX
 from core.metrics import METRIC_NAMES, Series
 from core.models import TERMINAL_STATUSES, Job
 from service.auth import PrincipalDep
@@ -88,7 +89,9 @@ def read_metrics(
     session: SessionDep,
     principal: PrincipalDep,
     names: Annotated[str | None, Query(max_length=1000, description="Comma-separated metric names.")] = None,
-    after_step: Annotated[int, Query(ge=0, description="Only points after this step (incremental polling).")] = 0,
+    after_step: Annotated[
+        int, Query(ge=0, le=INT_MAX, description="Only points after this step (incremental polling).")
+    ] = 0,
     max_points: Annotated[
         int | None,
         Query(ge=2, le=MAX_POINTS_LIMIT, description="Downsample each series, keeping first, last, extremes, NaNs."),

@@ -23,6 +23,18 @@ def test_yaml_and_json_give_the_same_spec(tmp_path: Path) -> None:
     assert load_spec(tmp_path / "a.yaml") == load_spec(tmp_path / "a.json") == expected
 
 
+def test_yaml_numbers_in_exponent_form_are_numbers_as_in_json(tmp_path: Path) -> None:
+    text = "optimizer: {name: adam, lr: 1e-3, eps: 1.0E-8, weight_decay: 5e-4}\nepochs: 3\nname: 1e3x\nseed: '7'\n"
+    (tmp_path / "a.yaml").write_text(text)
+    spec = load_spec(tmp_path / "a.yaml")
+    assert spec == {
+        "optimizer": {"name": "adam", "lr": 0.001, "eps": 1e-8, "weight_decay": 0.0005},
+        "epochs": 3,
+        "name": "1e3x",
+        "seed": "7",  # quoted: text, which the strict spec refuses, as in JSON
+    }
+
+
 @pytest.mark.parametrize(
     ("name", "text", "message"),
     [

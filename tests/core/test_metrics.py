@@ -97,6 +97,32 @@ def test_rollup_downsampling_keeps_the_same_guarantees() -> None:
     assert np.nanmax(small.value) == 9.0 and np.nanmin(small.value) == -9.0
 
 
+def _segments_of(whole: Series) -> Segments:
+    """The series as the store reads it for a downsample: rollups, with the end chunks and non-finite ones loaded."""
+    chunks, _ = split(whole)
+    pieces = [whole.take(slice(at, at + CHUNK_POINTS)) for at in range(0, len(whole), CHUNK_POINTS)]
+    last = len(pieces) - 1
+    loaded = {i: p for i, (p, c) in enumerate(zip(pieces, chunks, strict=True)) if i in (0, last) or c.nonfinite}
+    return Segments(np.array([c.count for c in chunks], np.int64), np.stack([rollup_of(p) for p in pieces]), loaded)
+
+
+@pytest.mark.parametrize("max_points", [2, 3, 4, 5, 6, 7, 50, 101])
+def test_max_points_is_a_hard_cap_that_keeps_the_ends_first(max_points: int) -> None:
+    whole = series(wavy(10_000))  # its minimum at step 4322, maximum at 1235, first non-finite at 7001
+    for small in (downsample(whole, max_points), downsample_segments(_segments_of(whole), max_points)):
+        steps = small.step.tolist()
+        assert len(steps) <= max_points and steps == sorted(set(steps))
+        assert steps[0] == 1 and steps[-1] == 10_000
+        assert set([1, 10_000, 7001, 4322, 1235][:max_points]) <= set(steps)  # in this order of priority
+
+
+def test_a_series_mostly_non_finite_still_fits_max_points() -> None:
+    values = [1.0 / i for i in range(1, 1001)] + [math.nan] * 9000  # diverged at step 1001
+    for small in (downsample(series(values), 100), downsample_segments(_segments_of(series(values)), 100)):
+        steps = small.step.tolist()
+        assert len(steps) == 100 and {1, 1000, 1001, 10_000} <= set(steps)
+
+
 @pytest.mark.parametrize("name", ["val_loss", "val_accuracy"])
 def test_summaries_merged_part_by_part_equal_the_whole_series(name: str) -> None:
     values = [math.nan, 0.5, 0.2, math.nan, 0.9, 0.2, 0.7, math.inf]

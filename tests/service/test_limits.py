@@ -213,3 +213,26 @@ def test_the_memory_limit_is_a_setting(configured: str, monkeypatch: pytest.Monk
         roomy.headers["Authorization"] = f"Bearer {key_for('alice')}"
         assert roomy.post("/jobs", json=spec).status_code == 201
     get_settings.cache_clear()
+
+
+def test_unknown_keys_are_rate_limited_per_address_before_the_lookup(
+    configured: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRADYARD_AUTH_FAILURES_PER_MINUTE", "3")
+    get_settings.cache_clear()
+    from service.app import create_app
+
+    application = create_app()
+    with TestClient(application):
+        key = key_for("owner")
+        guesses = [client_with_key(application, f"gy_guess{i}").get("/jobs").status_code for i in range(5)]
+        assert guesses == [401] * 3 + [429] * 2
+        refused = client_with_key(application, key).get("/jobs")  # the address is refused, right key or not
+        body = problem(refused, 429)
+        assert body["detail"].startswith("too many requests with unknown keys from this address: retry after ")
+        assert int(refused.headers["retry-after"]) >= 1
+        other = TestClient(application, client=("203.0.113.9", 50000), headers={"Authorization": f"Bearer {key}"})
+        assert other.get("/jobs").status_code == 200  # per address
+        assert (
+            client_with_key(application, None).get("/jobs").status_code == 401
+        )  # no key: nothing guessed, not counted

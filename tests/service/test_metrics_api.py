@@ -49,9 +49,18 @@ def test_the_history_is_columnar_with_nulls_for_non_finite_values(client: TestCl
 def test_a_downsampled_read_keeps_first_last_extremes_and_nulls(client: TestClient) -> None:
     job_id = job_with_history(client, finish=False)
     train = client.get(f"/jobs/{job_id}/metrics", params={"max_points": 50}).json()["metrics"]["train_loss"]
-    assert len(train["step"]) <= 52
+    assert len(train["step"]) <= 50
     assert train["step"][0] == 1 and train["step"][-1] == STEPS and 1000 in train["step"]
     assert train["value"][0] == 1.0 and min(v for v in train["value"] if v is not None) == 1.0 / STEPS
+
+
+@pytest.mark.parametrize("max_points", [2, 3, 4])
+def test_max_points_is_honoured_to_the_point(client: TestClient, max_points: int) -> None:
+    job_id = job_with_history(client, finish=False)
+    metrics = client.get(f"/jobs/{job_id}/metrics", params={"max_points": max_points}).json()["metrics"]
+    assert all(len(series["step"]) <= max_points for series in metrics.values())
+    train = metrics["train_loss"]["step"]
+    assert train[0] == 1 and train[-1] == STEPS and len(train) == max_points
 
 
 def test_an_ended_job_s_history_has_an_etag_and_costs_a_304_when_unchanged(client: TestClient) -> None:

@@ -25,7 +25,24 @@ function headers(extra = {}) {
   return key ? { ...extra, Authorization: `Bearer ${key}` } : extra;
 }
 
+// Job ids are the server's UUIDs: anything else a link carries ("..", "%2F", "?") never becomes part of a path.
+export const JOB_ID = /^[0-9A-Za-z-]{1,64}$/;
+
+export function jobPath(id, rest = "") {
+  if (!JOB_ID.test(id)) throw new ApiError(404, { detail: `'${id}' is not a job id` });
+  return `/jobs/${encodeURIComponent(id)}${rest}`;
+}
+
+// The last line of defence: a request with the user's key goes only to an API path, never one that climbs.
+function checkPath(path) {
+  const route = path.split("?")[0];
+  if (!route.startsWith("/") || route.startsWith("//") || /(^|\/)\.\.?(\/|$)|%2e|%2f|%5c|\\/i.test(route)) {
+    throw new ApiError(400, { detail: `refusing to send the key to ${route}` });
+  }
+}
+
 async function send(path, init) {
+  checkPath(path);
   const response = await fetch(path, init);
   if (response.status === 401) window.dispatchEvent(new CustomEvent("gradyard:unauthorized"));
   return response;

@@ -1,5 +1,6 @@
 // The dashboard's router: #/ jobs, #/jobs/<id> one job, #/compare?jobs=..&metric=.., #/submit.
-import { getKey, setKey } from "./api.js";
+import { JOB_ID, getKey, setKey } from "./api.js";
+import { el } from "./dom.js";
 import * as compareView from "./views/compare.js";
 import * as jobView from "./views/job.js";
 import * as jobsView from "./views/jobs.js";
@@ -9,11 +10,25 @@ const view = document.getElementById("view");
 const banner = document.getElementById("banner");
 let cleanup = () => {};
 
+// The id in a #/jobs/<id> link, or null when it is not one (a crafted link must not steer a keyed request).
+function decodeId(raw) {
+  try {
+    const id = decodeURIComponent(raw);
+    return JOB_ID.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
+
 function route() {
   const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
   const params = new URLSearchParams(query);
   const job = path.match(/^\/jobs\/([^/]+)$/);
-  if (job) return { name: "jobs", render: (root) => jobView.render(root, decodeURIComponent(job[1])) };
+  if (job) {
+    const id = decodeId(job[1]);
+    if (id === null) return { name: "jobs", render: (root) => root.append(el("p", { class: "problem" }, "That link does not name a job.")) };
+    return { name: "jobs", render: (root) => jobView.render(root, id) };
+  }
   if (path === "/compare") return { name: "compare", render: (root) => compareView.render(root, params) };
   if (path === "/submit") return { name: "submit", render: (root) => submitView.render(root) };
   return { name: "jobs", render: (root) => jobsView.render(root, params) };

@@ -26,7 +26,8 @@ function control(id, schema, nullable) {
   if (schema.enum) {
     const select = el("select", { id }, el("option", { value: "" }, `default (${show(schema.default)})`),
       schema.enum.map((v) => el("option", { value: v }, v)));
-    return [select, () => select.value || undefined];
+    // The choice as the schema types it: the API takes 3, not "3", for a number from a list.
+    return [select, () => (select.value === "" ? undefined : schema.enum.find((v) => String(v) === select.value))];
   }
   if (schema.type === "boolean") {
     const select = el("select", { id }, el("option", { value: "" }, `default (${show(schema.default)})`),

@@ -51,6 +51,10 @@ def new_page(browser: Browser, live_stack: Stack, *, key: str | None) -> Iterato
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Every view runs under the dashboard's Content-Security-Policy: a refused style or script is a failure too.
+    page.on(
+        "console", lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None
+    )
     yield page
     context.close()
     assert errors == []
@@ -197,3 +201,43 @@ def test_without_a_key_the_dashboard_asks_for_one_then_sends_it(keyless_page: Pa
         page.reload()  # the key is kept in localStorage across loads
     assert again.value.all_headers().get("authorization") == f"Bearer {live_stack.key}"
     assert page.locator("#key-input").input_value() == live_stack.key
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["#/jobs/..%2F..%2Fcatalog", "#/jobs/..%2Fkeys", "#/jobs/%2e%2e", "#/compare?jobs=..%2F..%2Fcatalog,x/y&metric=lr"],
+)
+def test_a_crafted_link_never_sends_the_key_elsewhere(page: Page, live_stack: Stack, link: str) -> None:
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url.removeprefix(live_stack.url)))
+    page.goto("/" + link)
+    page.wait_for_load_state("networkidle")
+    keyed = [path for path in sent if path.startswith("/") and not path.startswith(("/static/", "/#")) and path != "/"]
+    # A job link fetches nothing; the compare page only its list of jobs (the bad ids dropped).
+    assert all(path.startswith("/jobs?") for path in keyed), keyed
+    if link.startswith("#/jobs/"):
+        expect(page.locator("#view")).to_contain_text("That link does not name a job.")
+
+
+@pytest.mark.parametrize(("path", "title"), [("/docs", ".swagger-ui .info .title"), ("/redoc", "h1")])
+def test_the_api_docs_render_with_no_internet(browser: Browser, live_stack: Stack, path: str, title: str) -> None:
+    context = browser.new_context(base_url=live_stack.url)
+    page = context.new_page()
+    outside: list[str] = []
+    refused: list[str] = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security" in message.text else None)
+
+    def only_local(route: Any) -> None:
+        if route.request.url.startswith((live_stack.url, "data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(path)
+    expect(page.locator(title).first).to_contain_text("gradyard", timeout=20_000)
+    context.close()
+    assert outside == []
+    # ReDoc's "powered by" logo is the one thing it would fetch from its CDN: the CSP stops it (the logo hides itself).
+    assert [text for text in refused if "https://cdn.redoc.ly/redoc/logo-mini.svg" not in text] == []

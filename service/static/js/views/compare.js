@@ -1,5 +1,5 @@
 // One metric of several jobs on one chart: the "SGD vs Adam on the same model" picture.
-import { api, download, TERMINAL } from "../api.js";
+import { api, download, JOB_ID, jobPath, TERMINAL } from "../api.js";
 import { LineChart } from "../charts.js";
 import { el, shortId, statusBadge } from "../dom.js";
 
@@ -7,7 +7,7 @@ const POLL_MS = 2000;
 const MAX_JOBS = 12;
 
 export function render(root, params) {
-  const selected = new Set((params.get("jobs") || "").split(",").filter(Boolean));
+  const selected = new Set((params.get("jobs") || "").split(",").filter((id) => JOB_ID.test(id)));
   let metric = params.get("metric") || "";
   let jobs = [];
   let chart = null;
@@ -60,7 +60,7 @@ export function render(root, params) {
   async function redraw() {
     const generation = ++drawn;
     fillMetrics();
-    history.replaceState(null, "", `#/compare?jobs=${[...selected].join(",")}&metric=${metric}`);
+    history.replaceState(null, "", `#/compare?jobs=${[...selected].join(",")}&metric=${encodeURIComponent(metric)}`);
     const chosen = chosenJobs();
     chart?.destroy();
     chart = null;
@@ -74,7 +74,7 @@ export function render(root, params) {
     const labels = chosen.map((job) => `${job.name} (${shortId(job.id)})`);
     chart = new LineChart(chartBox, labels, { log: logToggle.checked });
     const histories = await Promise.all(chosen.map((job) =>
-      api(`/jobs/${job.id}/metrics?names=${encodeURIComponent(metric)}&max_points=2000`)));
+      api(jobPath(job.id, `/metrics?names=${encodeURIComponent(metric)}&max_points=2000`))));
     const tables = histories.map((h) => [h.metrics[metric]?.epoch || [], h.metrics[metric]?.value || []]);
     if (generation === drawn) chart.setTables(tables);
   }
@@ -83,7 +83,7 @@ export function render(root, params) {
     try {
       const listed = (await api("/jobs?limit=100")).items;
       const missing = [...selected].filter((id) => !listed.some((job) => job.id === id));
-      const extra = await Promise.all(missing.map((id) => api(`/jobs/${id}`).catch(() => null)));
+      const extra = await Promise.all(missing.map((id) => api(jobPath(id)).catch(() => null)));
       const before = JSON.stringify(chosenJobs().map((j) => [j.id, j.status, j.progress.step]));
       jobs = [...extra.filter(Boolean), ...listed];
       fillPicker();

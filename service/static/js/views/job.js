@@ -1,5 +1,5 @@
 // One job: its status and progress, live charts of every metric, its spec and state log, a cancel button.
-import { api, download, TERMINAL } from "../api.js";
+import { api, download, jobPath, TERMINAL } from "../api.js";
 import { LineChart, PANELS } from "../charts.js";
 import { duration, el, number, progressBar, shortId, statusBadge } from "../dom.js";
 
@@ -42,14 +42,14 @@ export function render(root, id) {
   const problem = el("p", { class: "error" });
   root.append(head, el("div", { class: "toolbar" },
     el("label", {}, logToggle, " log scale"), cancel,
-    el("button", { onclick: () => download(`/jobs/${id}/plot.png`, `${shortId(id)}.png`) }, "Download PNG"),
-    el("button", { onclick: () => download(`/jobs/${id}/plot.svg`, `${shortId(id)}.svg`) }, "SVG"),
-    el("a", { href: `#/compare?jobs=${id}` }, "Compare with…")), problem, chartGrid, details);
+    el("button", { onclick: () => download(jobPath(id, "/plot.png"), `${shortId(id)}.png`) }, "Download PNG"),
+    el("button", { onclick: () => download(jobPath(id, "/plot.svg"), `${shortId(id)}.svg`) }, "SVG"),
+    el("a", { href: `#/compare?jobs=${encodeURIComponent(id)}` }, "Compare with…")), problem, chartGrid, details);
 
   async function onCancel() {
     cancel.disabled = true;
     try {
-      showJob(await api(`/jobs/${id}/cancel`, { method: "POST" }));
+      showJob(await api(jobPath(id, "/cancel"), { method: "POST" }));
     } catch (error) {
       problem.textContent = `Cancel failed: ${error.message}`;
     }
@@ -87,8 +87,8 @@ export function render(root, id) {
 
   async function tick() {
     try {
-      const job = await api(`/jobs/${id}`);
-      const { metrics } = await api(`/jobs/${id}/metrics?after_step=${lastStep}`);
+      const job = await api(jobPath(id));
+      const { metrics } = await api(jobPath(id, `/metrics?after_step=${lastStep}`));
       if (stopped) return;
       addPoints(metrics);
       showJob(job);
