@@ -172,7 +172,7 @@ BOMBS = [
             "loss": "cross_entropy",
         },
         ["body", "dataset"],
-        "this job needs about 30.76 GiB of memory",
+        "this job needs about 30.77 GiB of memory",
     ),
     (
         {"dataset": "cifar10", "model": "resnet18", "loss": "cross_entropy", "batch_size": 65_536},
