@@ -121,6 +121,11 @@ def maximizes(name: str) -> bool:
     return name.endswith(("accuracy", "precision", "recall", "f1", "r2"))
 
 
+def better_is_higher(metric: str, mode: str) -> bool:
+    """Whether a larger value of the metric is better under this mode ('auto' goes by the metric's name)."""
+    return maximizes(metric) if mode == "auto" else mode == "max"
+
+
 METRIC_NAMES = (
     "train_loss",
     "val_loss",

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from core.models import Job, JobEvent
+from core.tables import Job, JobEvent
 
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 

@@ -22,7 +22,7 @@ from core.spec import JobSpec
 from worker.data import TensorData, channels_last, load_data
 from worker.datasets.torchvision_files import DatasetMissing
 from worker.evaluation import counts_correct, evaluate
-from worker.losses import build_objective
+from worker.losses.objective import build_objective
 from worker.metrics_compute import correct_count
 from worker.models import build_model
 from worker.optim import build_optimizer

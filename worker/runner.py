@@ -10,9 +10,9 @@ from typing import Any
 import torch
 
 from core import repository
+from core.admission.limits import runtime_limit
 from core.db import session_scope
 from core.errors import StaleAttempt
-from core.limits import runtime_limit
 from core.settings import get_settings
 from core.spec import JobSpec
 from worker.checkpoint import CheckpointStore, load_checkpoint

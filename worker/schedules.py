@@ -19,7 +19,7 @@ from core.components import (
     SchedulerSpec,
     StepLr,
 )
-from core.fit import better_is_higher
+from core.metrics import better_is_higher
 from core.spec import JobSpec
 
 

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import JobEvent
+from core.tables import JobEvent
 from core.timeutil import utcnow
 
 

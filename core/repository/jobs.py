@@ -11,8 +11,8 @@ from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidCursor, JobNotFound
-from core.models import ACTIVE_STATUSES, Job, MetricChunk, MetricPoint
 from core.repository.events import log_event
+from core.tables import ACTIVE_STATUSES, Job, MetricChunk, MetricPoint
 from core.timeutil import utcnow
 
 

@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 
 from core.errors import StaleAttempt
 from core.metrics import Point, merge_summaries
-from core.models import Job
 from core.repository.events import log_event
 from core.repository.points import delete_points_after, insert_points
+from core.tables import Job
 from core.timeutil import utcnow
 
 

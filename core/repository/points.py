@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.chunks import CHUNK_POINTS, PackedChunk, Segments, downsample_segments, split, unpack, unpack_rollups
 from core.metrics import Point, Series, downsample, summary_of
-from core.models import MetricChunk, MetricPoint
+from core.tables import MetricChunk, MetricPoint
 
 NO_STEP = -1  # below every step: steps count from 1, and a resumed history may start again from 0
 

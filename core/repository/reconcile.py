@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.models import Job
 from core.repository.events import log_event
+from core.tables import Job
 from core.timeutil import utcnow
 
 

@@ -14,10 +14,10 @@ from core import repository
 from core.admission import check_spec
 from core.errors import IdempotencyConflict, QuotaExceeded
 from core.keys import Principal
-from core.models import Job
 from core.queue import enqueue
 from core.settings import get_settings
 from core.spec import JobSpec
+from core.tables import Job
 from service.auth import PrincipalDep
 from service.deps import SessionDep, get_celery
 from service.problems import problem

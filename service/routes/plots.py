@@ -10,7 +10,7 @@ from service.auth import PrincipalDep
 from service.deps import SessionDep
 from service.plotting import ImageFormat, Size, compare_plot, job_plot, panels_for
 from service.problems import problem
-from service.routes.metrics import names_problem, wanted_names
+from service.query import names_problem, wanted_names
 
 router = APIRouter(tags=["plots"])
 MAX_COMPARE_JOBS = 12

@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from core.db import make_engine
-from core.models import Base
+from core.tables import Base
 
 
 def test_migrations_match_the_models(database_url: str) -> None:

@@ -9,7 +9,7 @@ import torch
 from core.spec import JobSpec
 from tests.worker.recording import CPU, ListRecorder, run
 from worker.engine import Outcome, TrainingFailed
-from worker.losses import build_objective
+from worker.losses.objective import build_objective
 from worker.steps import Stepper
 
 # 200 training samples in batches of 50: four steps per epoch.

@@ -3,6 +3,7 @@ no torch. Every problem says why and what would work."""
 
 from pathlib import Path
 
+from core.admission.losses import describe_dataset, loss_parameter_problems, loss_task_problem
 from core.components import (
     MODELS,
     CifarCnn,
@@ -17,8 +18,6 @@ from core.components import (
 from core.data_files import missing_files, missing_message
 from core.errors import SpecProblem
 from core.facts import DatasetFacts, dataset_facts, head_kind, recorded_metrics
-from core.fit_loss import describe_dataset, loss_parameter_problems, loss_task_problem
-from core.metrics import maximizes
 from core.spec import JobSpec
 
 INPUT_WORDS = {"features": "real-valued features", "images": "images", "tokens": "token ids"}
@@ -150,8 +149,3 @@ def data_problems(spec: JobSpec, *, data_dir: Path, download: bool) -> list[Spec
     if download or not missing_files(spec.dataset.name, data_dir):
         return []
     return [SpecProblem(("dataset",), missing_message(spec.dataset.name, data_dir), "dataset_missing")]
-
-
-def better_is_higher(metric: str, mode: str) -> bool:
-    """Whether a larger value of the metric is better under this mode ('auto' goes by the metric's name)."""
-    return maximizes(metric) if mode == "auto" else mode == "max"
