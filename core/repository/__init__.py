@@ -20,6 +20,7 @@ from core.repository.lifecycle import (
 )
 from core.repository.points import read_metrics
 from core.repository.reconcile import queued_since, requeue_lost, stale_running, touch_enqueued
+from core.repository.submissions import NewJob, replay_job, store_job, withdraw_job
 from core.repository.users import (
     issue_first_admin_key,
     issue_key,
@@ -30,6 +31,7 @@ from core.repository.users import (
 )
 
 __all__ = [
+    "NewJob",
     "claim_job",
     "count_active_jobs",
     "create_job",
@@ -51,10 +53,13 @@ __all__ = [
     "read_metrics",
     "record_checkpoint",
     "record_progress",
+    "replay_job",
     "request_cancel",
     "requeue_lost",
     "revoke_key",
     "rewind_history",
     "stale_running",
+    "store_job",
     "touch_enqueued",
+    "withdraw_job",
 ]
