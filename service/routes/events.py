@@ -24,7 +24,8 @@ from core import repository
 from core.db import session_scope
 from core.errors import JobNotFound
 from core.settings import get_settings
-from core.tables import TERMINAL_STATUSES, JobEvent
+from core.states import TERMINAL_STATUSES
+from core.tables import JobEvent
 from service.auth import PrincipalDep
 from service.deps import SessionDep
 from service.problems import problem

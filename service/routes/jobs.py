@@ -6,10 +6,11 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from core import repository
 from core.spec import JobSpec
+from core.states import JobStatus
 from service.auth import PrincipalDep
 from service.deps import SessionDep, get_celery
 from service.problems import problem
-from service.schemas import JobList, JobOut, JobStatus
+from service.schemas import JobList, JobOut
 from service.submission import QueueUnavailable, submit
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Header, Query, Response
 
 from core import repository
 from core.metrics import Series
-from core.tables import TERMINAL_STATUSES, Job
+from core.states import TERMINAL_STATUSES
+from core.tables import Job
 from service.auth import PrincipalDep
 from service.deps import SessionDep
 from service.query import wanted_names
