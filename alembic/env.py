@@ -1,11 +1,11 @@
-"""Alembic environment: metadata from core.models, the engine from the settings (or a connection passed in)."""
+"""Alembic environment: metadata from core.tables, the engine from the settings (or a connection passed in)."""
 
 from sqlalchemy import Connection
 
 from alembic import context
 from core.db import make_engine
-from core.models import Base
 from core.settings import get_settings
+from core.tables import Base
 
 target_metadata = Base.metadata
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from core.metrics import Series, bucket_count, extreme_indices, within
+from core.buckets import bucket_of, bucket_width, buckets_for, ceil_div
+from core.metrics import Series, extreme_indices, within
 
 CHUNK_POINTS = 1000
 # Little-endian on the wire and on disk, whatever the machine: a database moves between machines.
@@ -115,30 +116,31 @@ def downsample_segments(segments: Segments, max_points: int) -> Series:
 
     The first and last segments must be read in full, and so must any chunk with non-finite values, which are all
     kept. Each bucket of about n / buckets points keeps its minimum and maximum, so the global extremes survive; a
-    chunk falls in the bucket where it starts. Deterministic for the same stored chunks.
+    chunk falls in the bucket where it starts. Deterministic for the same stored chunks. The numbers: core.buckets.
     """
     counts = segments.counts.copy()
     for at, series in segments.loaded.items():
         counts[at] = len(series)
     n = int(counts.sum())
-    buckets = bucket_count(
-        max_points, sum(int(np.count_nonzero(~np.isfinite(s.value))) for s in segments.loaded.values())
-    )
-    width = n / buckets
-    starts = np.cumsum(counts) - counts
+    nonfinite = sum(int(np.count_nonzero(~np.isfinite(s.value))) for s in segments.loaded.values())
+    buckets = buckets_for(max_points, nonfinite)
+    width = bucket_width(n, buckets)
+    starts = np.cumsum(counts) - counts  # each segment's first position in the window
     rolled = np.ones(len(counts), bool)
     rolled[list(segments.loaded)] = False
-    bucket_of = np.minimum(buckets - 1, (starts / width).astype(np.intp))
+    # A rolled-up chunk is known only by its extremes: both go to the bucket its first point falls in.
     lows, highs = [segments.rollups[rolled, 0]], [segments.rollups[rolled, 1]]
-    in_bucket: list[NDArray[np.intp]] = [bucket_of[rolled]]
+    in_bucket: list[NDArray[np.intp]] = [bucket_of(starts, width, buckets)[rolled]]
     kept = []
     for index, series in segments.loaded.items():
+        # A loaded segment is cut into pieces about one bucket wide, and each piece's extremes are placed at the
+        # piece's nominal start (segment start + piece number * len / pieces) to find the bucket they go to.
         pieces = max(1, round(len(series) / width))
         found = extreme_indices(series.value, pieces)
-        where = starts[index] + (found // -(-len(series) // pieces)) * (len(series) / pieces)
+        where = starts[index] + (found // ceil_div(len(series), pieces)) * (len(series) / pieces)
         lows.append(_rows(series, found))
         highs.append(lows[-1])
-        in_bucket.append(np.minimum(buckets - 1, (where / width).astype(np.intp)))
+        in_bucket.append(bucket_of(where, width, buckets))
         kept.append(_rows(series, np.flatnonzero(~np.isfinite(series.value))))
     first, last = segments.loaded[0], segments.loaded[len(counts) - 1]
     kept += [_rows(first, np.array([0])), _rows(last, np.array([len(last) - 1]))]

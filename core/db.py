@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,6 +41,12 @@ def make_engine(url: str) -> Engine:
 def get_engine() -> Engine:
     """The process's engine, from GRADYARD_DATABASE_URL."""
     return make_engine(get_settings().database_url)
+
+
+def ping_database() -> None:
+    """Run the cheapest query there is on the process's database (readiness); raises when it cannot."""
+    with get_engine().connect() as connection:
+        connection.execute(text("SELECT 1"))
 
 
 @lru_cache

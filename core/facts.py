@@ -87,7 +87,7 @@ def dataset_facts(dataset: DatasetSpec) -> DatasetFacts:
 
 
 def _tabular_facts(dataset: DatasetSpec) -> DatasetFacts:
-    vf = dataset.val_fraction  # type: ignore[union-attr]
+    vf = dataset.val_fraction  # type: ignore[attr-defined]
     match dataset:
         case Thermometer():
             return _split("regression", (1,), 11, vf)

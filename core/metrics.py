@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from core.buckets import buckets_for, ceil_div
+
 
 @dataclass(frozen=True)
 class Point:
@@ -86,7 +88,9 @@ def extreme_indices(values: NDArray[np.float64], buckets: int) -> NDArray[np.int
     n = values.shape[0]
     if n == 0 or buckets <= 0:
         return np.empty(0, np.intp)
-    width = -(-n // buckets)
+    # Whole-point buckets of ceil(n / buckets), padded past the end with values that never win, so one reshape
+    # gives a (buckets, width) array whose argmin and argmax per row are each bucket's extremes.
+    width = ceil_div(n, buckets)
     finite = np.isfinite(values)
     padded_low = np.full(buckets * width, np.inf)
     padded_low[:n] = np.where(finite, values, np.inf)
@@ -99,18 +103,14 @@ def extreme_indices(values: NDArray[np.float64], buckets: int) -> NDArray[np.int
     return found.astype(np.intp)
 
 
-def bucket_count(max_points: int, nonfinite: int) -> int:
-    """How many buckets (a minimum and a maximum each) fit beside the ends and the non-finite points (half at most)."""
-    return max(1, (max_points - 2 - min(nonfinite, max_points // 2)) // 2)
-
-
 def keep_shape(series: Series, max_points: int) -> NDArray[np.intp]:
     """The indices that keep the series' shape in about max_points points: the first and last, each bucket's minimum
-    and maximum (so the global extremes survive) and every non-finite point, where a run diverged. Deterministic."""
+    and maximum (so the global extremes survive) and every non-finite point, where a run diverged. Deterministic.
+    The numbers: core.buckets."""
     n = len(series)
     interior = series.value[1 : n - 1]
     nonfinite = 1 + np.flatnonzero(~np.isfinite(interior))
-    keep = [np.array([0, n - 1]), nonfinite, 1 + extreme_indices(interior, bucket_count(max_points, len(nonfinite)))]
+    keep = [np.array([0, n - 1]), nonfinite, 1 + extreme_indices(interior, buckets_for(max_points, len(nonfinite)))]
     return np.unique(np.concatenate(keep))
 
 
@@ -152,6 +152,11 @@ def downsample(series: Series, max_points: int) -> Series:
 def maximizes(name: str) -> bool:
     """Whether a larger value of this metric is better (accuracies, F1, R^2) rather than smaller (losses, errors)."""
     return name.endswith(("accuracy", "precision", "recall", "f1", "r2"))
+
+
+def better_is_higher(metric: str, mode: str) -> bool:
+    """Whether a larger value of the metric is better under this mode ('auto' goes by the metric's name)."""
+    return maximizes(metric) if mode == "auto" else mode == "max"
 
 
 METRIC_NAMES = (

@@ -33,3 +33,4 @@ def parameter_count(spec: JobSpec) -> int:
             return RESNET18_BODY + stem + 512 * n_out + n_out
         case EmbeddingBag():
             return facts.vocab_size * n_out
+    raise AssertionError(f"no parameter count for model {spec.model.name}")

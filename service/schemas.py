@@ -6,9 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from core.models import Job, JobEvent
-
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+from core.states import JobStatus
+from core.tables import Job, JobEvent
 
 
 class Progress(BaseModel):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.components import DatasetSpec, SyntheticRegression, TorchvisionDataset
+from core.components import BundledDataset, DatasetSpec, SyntheticRegression, TorchvisionDataset
 from core.facts import DatasetFacts, dataset_facts
 from core.settings import get_settings
 from worker.datasets.bundled import bundled_arrays
@@ -48,17 +48,15 @@ def _split_arrays(spec: DatasetSpec, rng: np.random.Generator) -> Arrays:
             train_samples=spec.train_samples,
             val_samples=spec.val_samples,
         )
-    x, y = bundled_arrays(spec.name) if spec.name in BUNDLED else synthetic_arrays(spec, rng)  # type: ignore[arg-type]
+    x, y = bundled_arrays(spec.name) if isinstance(spec, BundledDataset) else synthetic_arrays(spec, rng)
     order = rng.permutation(len(x))
-    n_val = round(len(x) * spec.val_fraction)
+    # Every dataset but torchvision's (returned above) has a val_fraction.
+    n_val = round(len(x) * spec.val_fraction)  # type: ignore[attr-defined]
     val_idx, train_idx = order[:n_val], order[n_val:]
     y_train = y[train_idx]
     if isinstance(spec, SyntheticRegression) and spec.outlier_fraction > 0:
         y_train = add_outliers(y_train, fraction=spec.outlier_fraction, scale=spec.outlier_scale, rng=rng)
     return x[train_idx], y_train, x[val_idx], y[val_idx]
-
-
-BUNDLED = ("thermometer", "digits", "iris", "wine", "breast_cancer", "diabetes")
 
 
 def _standardize(x: np.ndarray, val_x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

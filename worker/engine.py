@@ -19,10 +19,11 @@ import torch
 from core.facts import head_size, recorded_metrics
 from core.metrics import Point
 from core.spec import JobSpec
+from core.states import EndReason, StopReason
 from worker.data import TensorData, channels_last, load_data
 from worker.datasets.torchvision_files import DatasetMissing
 from worker.evaluation import counts_correct, evaluate
-from worker.losses import build_objective
+from worker.losses.objective import build_objective
 from worker.metrics_compute import correct_count
 from worker.models import build_model
 from worker.optim import build_optimizer
@@ -41,8 +42,9 @@ class Recorder(Protocol):
     def record(self, points: list[Point], *, epoch: int, step: int) -> None:
         """Take points; epoch and step are the progress so far (completed epochs, steps taken)."""
 
-    def should_stop(self) -> bool:
-        """Whether the loop must stop (cancel, shutdown, time limit); called between steps, so it must be cheap."""
+    def should_stop(self) -> StopReason | None:
+        """Why the loop must stop now (cancel, shutdown, time limit, a newer attempt), or None; called between steps,
+        so it must be cheap."""
 
 
 class Checkpointer(Protocol):
@@ -64,21 +66,22 @@ BLOW_UP_FACTOR = 1e6
 class TrainingFailed(Exception):
     """Training cannot go on; the message is for the person who submitted the job."""
 
-    def __init__(self, message: str, *, reason: str = "error") -> None:
+    def __init__(self, message: str, *, reason: EndReason = "error") -> None:
         super().__init__(message)
         self.reason = reason
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """How the loop ended: it ran every epoch, early stopping ended it (succeeded, with the reason), or it stopped
-    because the recorder said so."""
+    """How the loop ended: it ran every epoch, early stopping ended it (succeeded, with the reason in words), or it
+    stopped because the recorder said so (stopped_by: the recorder's answer, so no one has to ask it again)."""
 
     status: Literal["succeeded", "stopped"]
     epochs: int
     steps: int
     stopped_early: bool = False
     reason: str | None = None
+    stopped_by: StopReason | None = None
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -254,10 +257,10 @@ def _epochs(loop: Loop, checkpointer: Checkpointer | None) -> Outcome:
         epoch = loop.at.epoch + 1
         loop.stepper.model.train()
         for xb, yb, _, last_in_epoch in loop.batches():
-            if recorder.should_stop():
+            if why := recorder.should_stop():
                 if checkpointer is not None:
                     checkpointer.save(loop.state())
-                return Outcome("stopped", loop.at.epoch, loop.at.step)
+                return Outcome("stopped", loop.at.epoch, loop.at.step, stopped_by=why)
             loop.train_step(xb, yb, epoch=epoch, last_in_epoch=last_in_epoch)
         stopped = loop.early_stop(epoch, loop.end_epoch(epoch))  # before a checkpoint, which keeps the stopper's best
         if stopped is not None:

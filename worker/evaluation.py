@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from worker.data import Split, TensorData
-from worker.losses import Objective
+from worker.losses.objective import Objective
 from worker.metrics_compute import centroid_accuracy, centroids, validation_metrics
 
 EVAL_CHUNK = 8192

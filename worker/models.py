@@ -92,3 +92,4 @@ def build_model(spec: ModelSpec, *, facts: DatasetFacts, n_out: int) -> nn.Modul
         case EmbeddingBag():
             # One vector per token, pooled: the bag's vector is the output (all-sparse, so sparse_adam can train it).
             return nn.EmbeddingBag(max(facts.vocab_size, 1), n_out, mode=spec.mode, sparse=spec.sparse)
+    raise AssertionError(f"no builder for model {spec.name}")

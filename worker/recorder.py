@@ -16,6 +16,7 @@ from core import repository
 from core.db import session_scope
 from core.errors import StaleAttempt
 from core.metrics import Point
+from core.states import StopReason
 from worker.outage import through_outage
 
 log = logging.getLogger(__name__)
@@ -62,12 +63,13 @@ class SqlRecorder:
             self._buffer.extend(points)
             self._progress = (epoch, step)
 
-    def should_stop(self) -> bool:
-        """Whether the loop must stop now: cancelled, superseded, shutting down, or out of time. No I/O."""
-        return self.stop_reason() is not None
+    @property
+    def superseded(self) -> bool:
+        """Whether a write of this attempt was refused because a newer attempt owns the job."""
+        return self._superseded
 
-    def stop_reason(self) -> str | None:
-        """Why the loop must stop, or None."""
+    def should_stop(self) -> StopReason | None:
+        """Why the loop must stop now (superseded, cancelled, shutting down, out of time), or None. No I/O."""
         if self._superseded:
             return "superseded"
         if self._cancel_requested:

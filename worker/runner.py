@@ -10,11 +10,12 @@ from typing import Any
 import torch
 
 from core import repository
+from core.admission.limits import runtime_limit
 from core.db import session_scope
 from core.errors import StaleAttempt
-from core.limits import runtime_limit
 from core.settings import get_settings
 from core.spec import JobSpec
+from core.states import EndReason, JobStatus
 from worker.checkpoint import CheckpointStore, load_checkpoint
 from worker.engine import Outcome, TrainingFailed, resolve_device, train
 from worker.outage import through_outage
@@ -54,7 +55,9 @@ def _resume_state(claimed: Claimed, device: torch.device) -> dict[str, Any] | No
     return state
 
 
-def _finish(claimed: Claimed, status: str, reason: str | None, error: str | None, detail: str | None = None) -> None:
+def _finish(
+    claimed: Claimed, status: JobStatus, reason: EndReason | None, error: str | None, detail: str | None = None
+) -> None:
     def write() -> bool:
         with session_scope() as session:
             return repository.finish_job(
@@ -73,8 +76,10 @@ def _finish(claimed: Claimed, status: str, reason: str | None, error: str | None
         log.warning("job %s attempt %s lost the job before it could end %s", claimed.job_id, claimed.attempt, status)
 
 
-def _end_stopped(claimed: Claimed, why: str | None, outcome: Outcome, enqueue: Callable[[str], None]) -> None:
-    """End a loop the recorder stopped: cancelled, handed back for a shutdown, or out of time."""
+def _end_stopped(claimed: Claimed, outcome: Outcome, enqueue: Callable[[str], None]) -> None:
+    """End a loop the recorder stopped, for the reason it stopped on: cancelled, handed back for a shutdown, or out
+    of time."""
+    why = outcome.stopped_by
     if why == "cancelled":
         _finish(claimed, "cancelled", "cancelled", None)
     elif why == "shutdown":
@@ -116,15 +121,15 @@ def _train(claimed: Claimed, shutdown: threading.Event, enqueue: Callable[[str],
         outcome = train(spec, recorder, device=device, checkpointer=checkpoints, resume=resume)
     finally:
         recorder.close()
-    why = recorder.stop_reason()
-    if why == "superseded":
+    # Superseded while stopping or at the last write (close): a newer attempt owns the job, so this one ends silently.
+    if recorder.superseded:
         raise StaleAttempt(f"job {claimed.job_id} attempt {claimed.attempt} was superseded")
     if outcome.status == "succeeded":
-        early = "stopped_early" if outcome.stopped_early else None
+        early: EndReason | None = "stopped_early" if outcome.stopped_early else None
         _finish(claimed, "succeeded", early, None, detail=outcome.reason)
     else:
-        _end_stopped(claimed, why, outcome, enqueue)
-    return why or outcome.status
+        _end_stopped(claimed, outcome, enqueue)
+    return outcome.stopped_by or outcome.status
 
 
 def run_job(

@@ -3,7 +3,7 @@ reduce_on_plateau, which reads its validation metric once per epoch."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from torch import optim
 from torch.optim import lr_scheduler as lrs
@@ -19,7 +19,7 @@ from core.components import (
     SchedulerSpec,
     StepLr,
 )
-from core.fit import better_is_higher
+from core.metrics import better_is_higher
 from core.spec import JobSpec
 
 
@@ -51,19 +51,7 @@ def _stepwise(spec: SchedulerSpec, optimizer: optim.Optimizer, steps_per_epoch: 
 
 
 def _one_cycle(spec: OneCycle, optimizer: optim.Optimizer, total: int) -> lrs.LRScheduler:
-    return lrs.OneCycleLR(
-        optimizer,
-        max_lr=spec.max_lr,
-        total_steps=max(total, 2),
-        pct_start=spec.pct_start,
-        anneal_strategy=spec.anneal_strategy,
-        cycle_momentum=spec.cycle_momentum,
-        base_momentum=spec.base_momentum,
-        max_momentum=spec.max_momentum,
-        div_factor=spec.div_factor,
-        final_div_factor=spec.final_div_factor,
-        three_phase=spec.three_phase,
-    )
+    return lrs.OneCycleLR(optimizer, total_steps=max(total, 2), **spec.model_dump(exclude={"name"}))
 
 
 @dataclass
@@ -105,16 +93,10 @@ def build_schedule(spec: JobSpec, optimizer: optim.Optimizer, *, steps_per_epoch
     if scheduler is None:
         return Schedule()
     if isinstance(scheduler, ReduceOnPlateau):
-        plateau = lrs.ReduceLROnPlateau(
-            optimizer,
-            mode="max" if better_is_higher(scheduler.metric, scheduler.mode) else "min",
-            factor=scheduler.factor,
-            patience=scheduler.patience,
-            threshold=scheduler.threshold,
-            threshold_mode=scheduler.threshold_mode,
-            cooldown=scheduler.cooldown,
-            min_lr=scheduler.min_lr,
-        )
+        mode: Literal["min", "max"] = "max" if better_is_higher(scheduler.metric, scheduler.mode) else "min"
+        # The spec's own fields but the two it reads itself: which metric to watch, and 'auto' resolved above.
+        fields = scheduler.model_dump(exclude={"name", "metric", "mode"})
+        plateau = lrs.ReduceLROnPlateau(optimizer, mode=mode, **fields)
         return Schedule(plateau=plateau, metric=scheduler.metric)
     total = spec.epochs * steps_per_epoch
     return Schedule(per_step=_stepwise(scheduler, optimizer, steps_per_epoch, total))

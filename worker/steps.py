@@ -9,7 +9,7 @@ import torch
 from torch import nn, optim
 
 from core.spec import JobSpec
-from worker.losses import Objective, Target
+from worker.losses.objective import Objective, Target
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

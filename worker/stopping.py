@@ -3,7 +3,7 @@
 import math
 from collections.abc import Mapping
 
-from core.fit import better_is_higher
+from core.metrics import better_is_higher
 from core.spec import EarlyStopping
 
 

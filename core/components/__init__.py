@@ -1,139 +1,41 @@
 """The component catalog as typed, bounded parameter models: datasets, models, losses, optimizers, schedulers.
 
 Each class is one component: its `name` literal is the registry key, its fields are the only parameters a spec may
-set, its docstring is the one-line description the catalog shows, and its `tasks` are the tasks it suits. The worker
-maps the same classes to builders, so the catalog and the engine cannot disagree.
+set, its docstring is the one-line description the catalog shows, and its class variables say what it is (the tasks
+it suits, the inputs it takes, and the facts its kind declares). The kind modules derive their tuples and unions from
+the classes they define; the worker maps the same classes to builders, so the catalog and the engine cannot disagree.
+Every public name of the kind modules is importable from here.
 """
 
-from core.components.base import (
-    ALL_TASKS,
-    CLASSES,
-    REGRESSION,
-    Component,
-    Inputs,
-    Reduction,
-    Task,
-    component_name,
-)
-from core.components.classification import (
-    CLASSIFICATION_LOSSES,
-    Bce,
-    BceWithLogits,
-    CrossEntropy,
-    Focal,
-    HingeEmbedding,
-    KlDiv,
-    MultilabelMargin,
-    MultilabelSoftMargin,
-    MultiMargin,
-    Nll,
-    SoftMargin,
-)
-from core.components.datasets import (
-    DATASETS,
-    BreastCancer,
-    Cifar10,
-    DatasetSpec,
-    Diabetes,
-    Digits,
-    FashionMnist,
-    Iris,
-    Mnist,
-    SyntheticClassification,
-    SyntheticCounts,
-    SyntheticImages,
-    SyntheticMultilabel,
-    SyntheticRegression,
-    SyntheticTokens,
-    Thermometer,
-    TorchvisionDataset,
-    Wine,
-)
-from core.components.losses import (
-    L1,
-    PAIR_LOSSES,
-    REGRESSION_LOSSES,
-    CosineEmbedding,
-    GaussianNll,
-    Huber,
-    MarginRanking,
-    Mse,
-    PoissonNll,
-    Rmse,
-    SmoothL1,
-    Sse,
-    TripletMargin,
-)
-from core.components.models import (
-    MODELS,
-    CifarCnn,
-    EmbeddingBag,
-    LeNet,
-    Linear,
-    Logistic,
-    Mlp,
-    ModelSpec,
-    ResNet18,
-)
-from core.components.optimizers import (
-    OPTIMIZERS,
-    Adadelta,
-    Adagrad,
-    Adam,
-    Adamax,
-    AdamW,
-    Asgd,
-    Lbfgs,
-    NAdam,
-    OptimizerSpec,
-    RAdam,
-    RmsProp,
-    Rprop,
-    Sgd,
-    SparseAdam,
-)
-from core.components.schedulers import (
-    SCHEDULERS,
-    CosineLr,
-    CosineWarmRestarts,
-    ExponentialLr,
-    LinearWarmup,
-    MultiStepLr,
-    OneCycle,
-    ReduceOnPlateau,
-    SchedulerSpec,
-    StepLr,
-)
+from typing import TYPE_CHECKING
 
-LossSpec = (
-    L1
-    | Mse
-    | Rmse
-    | Sse
-    | SmoothL1
-    | Huber
-    | PoissonNll
-    | GaussianNll
-    | CrossEntropy
-    | Nll
-    | KlDiv
-    | MultiMargin
-    | Bce
-    | BceWithLogits
-    | HingeEmbedding
-    | SoftMargin
-    | MultilabelMargin
-    | MultilabelSoftMargin
-    | Focal
-    | MarginRanking
-    | CosineEmbedding
-    | TripletMargin
-)
+from core.components.base import *  # noqa: F403
+from core.components.base import Component, one_of
+from core.components.classification import *  # noqa: F403
+from core.components.classification import CLASSIFICATION_LOSSES
+from core.components.datasets import *  # noqa: F403
+from core.components.datasets import DATASETS
+from core.components.losses import *  # noqa: F403
+from core.components.losses import REGRESSION_LOSSES
+from core.components.models import *  # noqa: F403
+from core.components.models import MODELS
+from core.components.optimizers import *  # noqa: F403
+from core.components.optimizers import OPTIMIZERS
+from core.components.pairs import *  # noqa: F403
+from core.components.pairs import PAIR_LOSSES
+from core.components.schedulers import *  # noqa: F403
+from core.components.schedulers import SCHEDULERS
+
+LOSSES = (*REGRESSION_LOSSES, *CLASSIFICATION_LOSSES, *PAIR_LOSSES)
+if TYPE_CHECKING:
+    LossSpec = Component
+else:
+    LossSpec = one_of(LOSSES)
 
 COMPONENTS: dict[str, tuple[type[Component], ...]] = {
     "dataset": DATASETS,
     "model": MODELS,
-    "loss": (*REGRESSION_LOSSES, *CLASSIFICATION_LOSSES, *PAIR_LOSSES),
+    "loss": LOSSES,
     "optimizer": OPTIMIZERS,
     "scheduler": SCHEDULERS,
 }
@@ -145,87 +47,3 @@ PLURAL = {
     "optimizer": "optimizers",
     "scheduler": "schedulers",
 }
-
-__all__ = [
-    "ALL_TASKS",
-    "CLASSES",
-    "COMPONENTS",
-    "L1",
-    "PLURAL",
-    "REGRESSION",
-    "Adadelta",
-    "Adagrad",
-    "Adam",
-    "AdamW",
-    "Adamax",
-    "Asgd",
-    "Bce",
-    "BceWithLogits",
-    "BreastCancer",
-    "Cifar10",
-    "CifarCnn",
-    "Component",
-    "CosineEmbedding",
-    "CosineLr",
-    "CosineWarmRestarts",
-    "CrossEntropy",
-    "DatasetSpec",
-    "Diabetes",
-    "Digits",
-    "EmbeddingBag",
-    "ExponentialLr",
-    "FashionMnist",
-    "Focal",
-    "GaussianNll",
-    "HingeEmbedding",
-    "Huber",
-    "Inputs",
-    "Iris",
-    "KlDiv",
-    "Lbfgs",
-    "LeNet",
-    "Linear",
-    "LinearWarmup",
-    "Logistic",
-    "LossSpec",
-    "MarginRanking",
-    "Mlp",
-    "Mnist",
-    "ModelSpec",
-    "Mse",
-    "MultiMargin",
-    "MultiStepLr",
-    "MultilabelMargin",
-    "MultilabelSoftMargin",
-    "NAdam",
-    "Nll",
-    "OneCycle",
-    "OptimizerSpec",
-    "PoissonNll",
-    "RAdam",
-    "ReduceOnPlateau",
-    "Reduction",
-    "ResNet18",
-    "RmsProp",
-    "Rmse",
-    "Rprop",
-    "SchedulerSpec",
-    "Sgd",
-    "SmoothL1",
-    "SoftMargin",
-    "SparseAdam",
-    "Sse",
-    "StepLr",
-    "SyntheticClassification",
-    "SyntheticCounts",
-    "SyntheticImages",
-    "SyntheticMultilabel",
-    "SyntheticRegression",
-    "SyntheticTokens",
-    "Task",
-    "Thermometer",
-    "TorchvisionDataset",
-    "TripletMargin",
-    "Wine",
-    "component_name",
-]

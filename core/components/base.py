@@ -1,6 +1,7 @@
 """What every catalog component shares: strict parsing, the task vocabulary, and reusable bounded fields."""
 
-from typing import Annotated, Any, ClassVar, Literal
+import sys
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, Union
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -28,6 +29,32 @@ class Component(BaseModel):
     aliases: ClassVar[tuple[str, ...]] = ()
     tasks: ClassVar[tuple[Task, ...]] = ()
     inputs: ClassVar[tuple[Inputs, ...]] = ()
+    if TYPE_CHECKING:
+        name: str  # each component declares its own `name` literal: its registry name
+
+
+C = TypeVar("C", bound=Component)
+
+
+def defined_in(module: str, kind: type[C]) -> tuple[type[C], ...]:
+    """The components of this kind a module defines, in the order it defines them (the catalog's and schema's order).
+
+    A class is a component when it declares a `name`; shared bases (BundledDataset, OptimizerComponent) do not.
+    """
+    found = vars(sys.modules[module]).values()
+    return tuple(
+        value
+        for value in found
+        if isinstance(value, type)
+        and issubclass(value, kind)
+        and value.__module__ == module
+        and "name" in value.model_fields
+    )
+
+
+def one_of(classes: tuple[type[Component], ...]) -> Any:
+    """The union of these components, for a discriminated field (mypy sees the kind's base class instead)."""
+    return Union[classes]  # noqa: UP007  (a runtime tuple of classes needs Union[...], not |)
 
 
 def component_name(cls: type[Component]) -> str:

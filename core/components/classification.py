@@ -4,7 +4,16 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from core.components.base import CLASSES, ClassWeights, Component, PositiveWeight, Reduction, ReductionField, Task
+from core.components.base import (
+    CLASSES,
+    ClassWeights,
+    Component,
+    PositiveWeight,
+    Reduction,
+    ReductionField,
+    Task,
+    defined_in,
+)
 
 MULTILABEL: tuple[Task, ...] = ("multilabel_classification",)
 BINARY_OR_MULTILABEL: tuple[Task, ...] = ("binary_classification", "multilabel_classification")
@@ -148,16 +157,4 @@ class Focal(Component):
         return self
 
 
-CLASSIFICATION_LOSSES: tuple[type[Component], ...] = (
-    CrossEntropy,
-    Nll,
-    KlDiv,
-    MultiMargin,
-    Bce,
-    BceWithLogits,
-    HingeEmbedding,
-    SoftMargin,
-    MultilabelMargin,
-    MultilabelSoftMargin,
-    Focal,
-)
+CLASSIFICATION_LOSSES = defined_in(__name__, Component)

@@ -1,6 +1,6 @@
 """Dataset components: bundled with scikit-learn, generated, or torchvision's files read from GRADYARD_DATA_DIR."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -14,6 +14,8 @@ from core.components.base import (
     NormalizeField,
     SampleCount,
     ValFraction,
+    defined_in,
+    one_of,
 )
 
 
@@ -194,37 +196,8 @@ class Cifar10(TorchvisionDataset):
     name: Literal["cifar10"]
 
 
-DatasetSpec = (
-    Thermometer
-    | Digits
-    | Iris
-    | Wine
-    | BreastCancer
-    | Diabetes
-    | SyntheticRegression
-    | SyntheticClassification
-    | SyntheticMultilabel
-    | SyntheticCounts
-    | SyntheticImages
-    | SyntheticTokens
-    | Mnist
-    | FashionMnist
-    | Cifar10
-)
-DATASETS: tuple[type[Component], ...] = (
-    Thermometer,
-    Digits,
-    Iris,
-    Wine,
-    BreastCancer,
-    Diabetes,
-    SyntheticRegression,
-    SyntheticClassification,
-    SyntheticMultilabel,
-    SyntheticCounts,
-    SyntheticImages,
-    SyntheticTokens,
-    Mnist,
-    FashionMnist,
-    Cifar10,
-)
+DATASETS = defined_in(__name__, Component)
+if TYPE_CHECKING:
+    DatasetSpec = Component
+else:
+    DatasetSpec = one_of(DATASETS)

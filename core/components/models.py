@@ -1,13 +1,20 @@
 """Model components: each is sized at build time to the dataset's input and the loss's head."""
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from core.components.base import ALL_TASKS, CLASSES, Component
+from core.components.base import ALL_TASKS, CLASSES, Component, defined_in, one_of
 
 
-class Linear(Component):
+class ModelComponent(Component):
+    """A model: sized at build time to the dataset's input and the loss's head."""
+
+    # Whether it convolves 4-d image batches (so channels_last can reorder them); the others flatten or embed.
+    convolutional: ClassVar[bool] = False
+
+
+class Linear(ModelComponent):
     """One affine layer: inputs flattened, one output per target, class or embedding dimension."""
 
     tasks = ALL_TASKS
@@ -16,7 +23,7 @@ class Linear(Component):
     bias: bool = True
 
 
-class Logistic(Component):
+class Logistic(ModelComponent):
     """Logistic regression: one affine layer read through a sigmoid or softmax by the loss (classification only)."""
 
     aliases = ("logistic_regression",)
@@ -26,7 +33,7 @@ class Logistic(Component):
     bias: bool = True
 
 
-class Mlp(Component):
+class Mlp(ModelComponent):
     """A multi-layer perceptron: inputs flattened, hidden layers each followed by the activation and dropout."""
 
     tasks = ALL_TASKS
@@ -39,31 +46,34 @@ class Mlp(Component):
     dropout: float = Field(default=0.0, ge=0.0, le=0.95)
 
 
-class CifarCnn(Component):
+class CifarCnn(ModelComponent):
     """The classic two-conv CIFAR-10 net: conv 3->64 k5, pool, conv 64->30 k5, pool, fc 750->128, fc 128->outputs."""
 
     aliases = ("cnn",)
     tasks = ALL_TASKS
     inputs = ("images",)
+    convolutional = True
     name: Literal["cifar_cnn"]
 
 
-class LeNet(Component):
+class LeNet(ModelComponent):
     """LeNet-5: two 5x5 convolutions with pooling and three fully connected layers, for 28x28 or 32x32 images."""
 
     aliases = ("lenet5",)
     tasks = ALL_TASKS
     inputs = ("images",)
+    convolutional = True
     name: Literal["lenet"]
     activation: Literal["relu", "tanh"] = "relu"
 
 
-class ResNet18(Component):
+class ResNet18(ModelComponent):
     """torchvision's ResNet-18 (no pretrained weights) with any number of outputs and input channels."""
 
     aliases = ("resnet",)
     tasks = ALL_TASKS
     inputs = ("images",)
+    convolutional = True
     name: Literal["resnet18"]
     small_inputs: bool = Field(
         default=True, description="A 3x3 stride-1 stem without max-pooling, the usual choice for 32x32 images."
@@ -71,7 +81,7 @@ class ResNet18(Component):
     zero_init_residual: bool = False
 
 
-class EmbeddingBag(Component):
+class EmbeddingBag(ModelComponent):
     """A bag-of-tokens classifier: one learned vector per token, pooled per sample (fastText-like)."""
 
     tasks = ALL_TASKS
@@ -87,5 +97,8 @@ class EmbeddingBag(Component):
         return self
 
 
-ModelSpec = Linear | Logistic | Mlp | CifarCnn | LeNet | ResNet18 | EmbeddingBag
-MODELS: tuple[type[Component], ...] = (Linear, Logistic, Mlp, CifarCnn, LeNet, ResNet18, EmbeddingBag)
+MODELS = defined_in(__name__, ModelComponent)
+if TYPE_CHECKING:
+    ModelSpec = ModelComponent
+else:
+    ModelSpec = one_of(MODELS)

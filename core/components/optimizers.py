@@ -1,10 +1,10 @@
 """Optimizer components: every optimizer torch.optim ships, with PyTorch's parameter names and bounds."""
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from core.components.base import ALL_TASKS, Betas, Component, Eps, LearningRate, Pair, WeightDecay
+from core.components.base import ALL_TASKS, Betas, Component, Eps, LearningRate, Pair, WeightDecay, defined_in, one_of
 
 Momentum: Any = Field(default=0.0, ge=0.0, lt=1.0, description="Momentum factor.")
 BetasField: Any = Field(default=(0.9, 0.999), description="Decay rates of the moments, each in [0, 1).")
@@ -15,6 +15,10 @@ class OptimizerComponent(Component):
     """An optimizer: it suits every task."""
 
     tasks = ALL_TASKS
+    # Whether it steps on sparse gradients (embedding_bag with sparse true); most of torch.optim refuses them.
+    sparse_gradients: ClassVar[bool] = False
+    # Whether it has a momentum (or beta1) that one_cycle can cycle.
+    has_momentum: ClassVar[bool] = True
 
     def state_copies(self) -> int:
         """How many parameter-sized tensors the optimizer keeps (for the memory estimate): Adam's two moments."""
@@ -25,6 +29,7 @@ class Sgd(OptimizerComponent):
     """Stochastic gradient descent, with optional (Nesterov) momentum."""
 
     aliases = ("SGD",)
+    sparse_gradients = True
     name: Literal["sgd"]
     lr: float = LearningRate
     momentum: float = Momentum
@@ -79,6 +84,7 @@ class Adadelta(OptimizerComponent):
     """Adadelta: step sizes from running averages of squared gradients and squared updates."""
 
     aliases = ("Adadelta",)
+    has_momentum = False
     name: Literal["adadelta"]
     lr: float = Field(default=1.0, gt=0.0, le=10.0, description="Scale of the computed step.")
     rho: float = Field(default=0.9, ge=0.0, lt=1.0, description="Decay of the running averages.")
@@ -90,6 +96,8 @@ class Adagrad(OptimizerComponent):
     """Adagrad: per-parameter steps shrinking with the sum of past squared gradients."""
 
     aliases = ("Adagrad",)
+    has_momentum = False
+    sparse_gradients = True
     name: Literal["adagrad"]
     lr: float = Field(default=1e-2, gt=0.0, le=10.0, description="Learning rate.")
     lr_decay: float = Field(default=0.0, ge=0.0, le=1.0)
@@ -117,6 +125,7 @@ class Asgd(OptimizerComponent):
     """Averaged stochastic gradient descent."""
 
     aliases = ("ASGD",)
+    has_momentum = False
     name: Literal["asgd"]
     lr: float = Field(default=1e-2, gt=0.0, le=10.0, description="Learning rate.")
     lambd: float = Field(default=1e-4, ge=0.0, le=1.0, description="Decay term.")
@@ -133,6 +142,7 @@ class Lbfgs(OptimizerComponent):
     """L-BFGS, a quasi-Newton method: several loss evaluations per step (the engine gives it the closure)."""
 
     aliases = ("LBFGS",)
+    has_momentum = False
     name: Literal["lbfgs"]
     lr: float = Field(default=1.0, gt=0.0, le=10.0, description="Learning rate.")
     max_iter: int = Field(default=20, ge=1, le=1000, description="Iterations per optimizer step.")
@@ -199,6 +209,7 @@ class Rprop(OptimizerComponent):
     """Resilient backpropagation: per-parameter step sizes from the sign of the gradient (full batch)."""
 
     aliases = ("Rprop",)
+    has_momentum = False
     name: Literal["rprop"]
     lr: float = Field(default=1e-2, gt=0.0, le=10.0, description="Initial step size.")
     etas: Pair = Field(default=(0.5, 1.2), description="Decrease (in (0, 1)) and increase (> 1).")
@@ -217,27 +228,15 @@ class SparseAdam(OptimizerComponent):
     """Adam for sparse gradients only (the embedding_bag model with sparse true)."""
 
     aliases = ("SparseAdam",)
+    sparse_gradients = True
     name: Literal["sparse_adam"]
     lr: float = LearningRate
     betas: Betas = BetasField
     eps: float = Eps
 
 
-OptimizerSpec = (
-    Sgd | Adam | AdamW | Adadelta | Adagrad | Adamax | Asgd | Lbfgs | NAdam | RAdam | RmsProp | Rprop | SparseAdam
-)
-OPTIMIZERS: tuple[type[Component], ...] = (
-    Sgd,
-    Adam,
-    AdamW,
-    Adadelta,
-    Adagrad,
-    Adamax,
-    Asgd,
-    Lbfgs,
-    NAdam,
-    RAdam,
-    RmsProp,
-    Rprop,
-    SparseAdam,
-)
+OPTIMIZERS = defined_in(__name__, OptimizerComponent)
+if TYPE_CHECKING:
+    OptimizerSpec = OptimizerComponent
+else:
+    OptimizerSpec = one_of(OPTIMIZERS)

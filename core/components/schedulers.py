@@ -1,11 +1,11 @@
 """Learning-rate schedule components. Durations are in epochs (warmup in steps); the engine steps every schedule
 once per optimizer step, except reduce_on_plateau, which reads its metric once per epoch."""
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from core.components.base import ALL_TASKS, Component
+from core.components.base import ALL_TASKS, Component, defined_in, one_of
 from core.components.naming import name_normalizer
 
 Gamma = Field(default=0.1, gt=0.0, le=1.0, description="Multiplier of the learning rate at each decay.")
@@ -86,23 +86,8 @@ class OneCycle(SchedulerComponent):
     three_phase: bool = False
 
 
-class ReduceOnPlateau(SchedulerComponent):
-    """Multiply the learning rate by factor when a validation metric stops improving for patience epochs."""
-
-    aliases = ("ReduceLROnPlateau", "plateau")
-    name: Literal["reduce_on_plateau"]
-    metric: str = Field(default="val_loss", max_length=100, description="A metric the job records, e.g. val_loss.")
-    mode: Literal["auto", "min", "max"] = Field(default="auto", description="auto: max for accuracies, F1 and R^2.")
-    factor: float = Field(default=0.1, gt=0.0, lt=1.0)
-    patience: int = Field(default=10, ge=0, le=100_000, description="Epochs without improvement before a cut.")
-    threshold: float = Field(default=1e-4, ge=0.0, le=1e6)
-    threshold_mode: Literal["rel", "abs"] = "rel"
-    cooldown: int = Field(default=0, ge=0, le=100_000)
-    min_lr: float = Field(default=0.0, ge=0.0, le=10.0)
-
-
 AfterWarmup = StepLr | MultiStepLr | ExponentialLr | CosineLr | CosineWarmRestarts
-AFTER_WARMUP: tuple[type[Component], ...] = (StepLr, MultiStepLr, ExponentialLr, CosineLr, CosineWarmRestarts)
+AFTER_WARMUP: tuple[type[Component], ...] = get_args(AfterWarmup)
 _then = name_normalizer("scheduler after warmup", "schedulers after warmup", AFTER_WARMUP)
 
 
@@ -118,7 +103,23 @@ class LinearWarmup(SchedulerComponent):
     )
 
 
-SchedulerSpec = (
-    StepLr | MultiStepLr | ExponentialLr | CosineLr | CosineWarmRestarts | OneCycle | LinearWarmup | ReduceOnPlateau
-)
-SCHEDULERS: tuple[type[Component], ...] = (*AFTER_WARMUP, OneCycle, LinearWarmup, ReduceOnPlateau)
+class ReduceOnPlateau(SchedulerComponent):
+    """Multiply the learning rate by factor when a validation metric stops improving for patience epochs."""
+
+    aliases = ("ReduceLROnPlateau", "plateau")
+    name: Literal["reduce_on_plateau"]
+    metric: str = Field(default="val_loss", max_length=100, description="A metric the job records, e.g. val_loss.")
+    mode: Literal["auto", "min", "max"] = Field(default="auto", description="auto: max for accuracies, F1 and R^2.")
+    factor: float = Field(default=0.1, gt=0.0, lt=1.0)
+    patience: int = Field(default=10, ge=0, le=100_000, description="Epochs without improvement before a cut.")
+    threshold: float = Field(default=1e-4, ge=0.0, le=1e6)
+    threshold_mode: Literal["rel", "abs"] = "rel"
+    cooldown: int = Field(default=0, ge=0, le=100_000)
+    min_lr: float = Field(default=0.0, ge=0.0, le=10.0)
+
+
+SCHEDULERS = defined_in(__name__, SchedulerComponent)
+if TYPE_CHECKING:
+    SchedulerSpec = SchedulerComponent
+else:
+    SchedulerSpec = one_of(SCHEDULERS)

@@ -20,6 +20,7 @@ from core.repository.lifecycle import (
 )
 from core.repository.points import read_metrics
 from core.repository.reconcile import queued_since, requeue_lost, running_attempt, stale_running, touch_enqueued
+from core.repository.submissions import NewJob, replay_job, store_job, withdraw_job
 from core.repository.users import (
     KeyInfo,
     get_key,
@@ -34,6 +35,7 @@ from core.repository.users import (
 
 __all__ = [
     "KeyInfo",
+    "NewJob",
     "claim_job",
     "count_active_jobs",
     "create_job",
@@ -56,6 +58,7 @@ __all__ = [
     "read_metrics",
     "record_checkpoint",
     "record_progress",
+    "replay_job",
     "request_cancel",
     "requeue_lost",
     "revoke_key",
@@ -63,5 +66,7 @@ __all__ = [
     "running_attempt",
     "set_key_admin",
     "stale_running",
+    "store_job",
     "touch_enqueued",
+    "withdraw_job",
 ]

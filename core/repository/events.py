@@ -5,7 +5,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import JobEvent
+from core.states import EndReason, JobStatus
+from core.tables import JobEvent
 from core.timeutil import utcnow
 
 
@@ -13,9 +14,9 @@ def log_event(
     session: Session,
     *,
     job_id: str,
-    status: str,
+    status: JobStatus,
     attempt: int,
-    reason: str | None = None,
+    reason: EndReason | None = None,
     detail: str | None = None,
     actor: str | None = None,
     step: int | None = None,

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from core.bounds import unstorable
 from core.errors import InvalidCursor, JobNotFound
-from core.models import ACTIVE_STATUSES, Job, MetricChunk, MetricPoint
 from core.repository.events import log_event
+from core.states import ACTIVE_STATUSES, JobStatus
+from core.tables import Job, MetricChunk, MetricPoint
 from core.timeutil import utcnow
 
 
@@ -96,7 +97,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
 
 
 def list_jobs(
-    session: Session, *, status: str | None, limit: int, cursor: str | None, owner_id: str | None = None
+    session: Session, *, status: JobStatus | None, limit: int, cursor: str | None, owner_id: str | None = None
 ) -> tuple[Sequence[Job], str | None]:
     """Jobs newest first (only this owner's, when one is given), one page at a time, and the next page's cursor."""
     query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)

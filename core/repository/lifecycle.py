@@ -7,9 +7,10 @@ from sqlalchemy.orm import Session
 
 from core.errors import StaleAttempt
 from core.metrics import Point, merge_summaries
-from core.models import Job
 from core.repository.events import log_event
 from core.repository.points import delete_points_after, insert_points
+from core.states import EndReason, JobStatus
+from core.tables import Job
 from core.timeutil import utcnow
 
 
@@ -92,8 +93,8 @@ def finish_job(
     *,
     job_id: str,
     attempt: int,
-    status: str,
-    reason: str | None = None,
+    status: JobStatus,
+    reason: EndReason | None = None,
     error: str | None = None,
     detail: str | None = None,
 ) -> bool:
@@ -113,7 +114,7 @@ def finish_job(
     return True
 
 
-def hand_back(session: Session, *, job_id: str, attempt: int, reason: str, detail: str) -> bool:
+def hand_back(session: Session, *, job_id: str, attempt: int, reason: EndReason, detail: str) -> bool:
     """Return a running job to the queue without counting a restart (a worker shutting down); False if not owned."""
     result = session.execute(
         update(Job).where(*_owned(job_id, attempt)).values(status="queued", reason=reason, enqueued_at=utcnow())

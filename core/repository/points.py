@@ -14,9 +14,10 @@ from sqlalchemy import Insert, Select, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from core.buckets import reads_rollups
 from core.chunks import CHUNK_POINTS, PackedChunk, Segments, downsample_segments, split, unpack, unpack_rollups
 from core.metrics import Point, Series, downsample, summary_of
-from core.models import MetricChunk, MetricPoint
+from core.tables import MetricChunk, MetricPoint
 
 NO_STEP = -1  # below every step: steps count from 1, and a resumed history may start again from 0
 
@@ -229,7 +230,7 @@ def read_metrics(
         return _joined(_packed_series(session, job_id=job_id, names=names, window=window), tails)
     chunks = _chunk_index(session, job_id=job_id, names=names, after_step=after_step, through_step=through_step)
     # A series of fewer chunks than buckets is read in full: its rollups are too coarse to fill every bucket.
-    long = {name for name, rows in chunks.items() if len(rows) >= (max_points - 2) // 2 + 2}
+    long = {name for name, rows in chunks.items() if reads_rollups(len(rows), max_points)}
     packed = _packed_series(session, job_id=job_id, names=names, window=window, skip=long)
     short = _joined(packed, tails, skip=long)
     history = {name: downsample(series, max_points) for name, series in short.items()}

@@ -6,8 +6,9 @@ from datetime import datetime
 from sqlalchemy import select, true, update
 from sqlalchemy.orm import Session
 
-from core.models import Job
 from core.repository.events import log_event
+from core.states import JobStatus
+from core.tables import Job
 from core.timeutil import utcnow
 
 
@@ -65,7 +66,7 @@ def requeue_lost(session: Session, *, job: LostJob, cutoff: datetime | None) -> 
     ).rowcount  # type: ignore[attr-defined]
     if not won:
         return None
-    status = str(values["status"])
+    status: JobStatus = "failed" if out_of_restarts else "queued"
     detail = (
         f"the worker was lost {job.restarts + 1} times; max_restarts is {job.max_restarts}"
         if out_of_restarts

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from core.keys import Principal, hash_key, key_prefix, new_key
-from core.models import ApiKey, AppUser
+from core.tables import ApiKey, AppUser
 from core.timeutil import utcnow
 
 

@@ -25,12 +25,13 @@ from core import repository
 from core.bounds import INT_MAX
 from core.db import session_scope
 from core.errors import JobNotFound
-from core.models import TERMINAL_STATUSES, JobEvent
 from core.settings import get_settings
+from core.states import TERMINAL_STATUSES
+from core.tables import JobEvent
 from service.auth import PrincipalDep
 from service.deps import SessionDep
 from service.problems import problem
-from service.routes.metrics import wanted_names
+from service.query import wanted_names
 
 router = APIRouter(prefix="/jobs", tags=["events"])
 KEEPALIVE_SECONDS = 15.0

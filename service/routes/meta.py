@@ -5,10 +5,9 @@ from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Response
-from sqlalchemy import text
 
 from core.catalog import build_catalog
-from core.db import get_engine
+from core.db import ping_database
 from service.deps import get_celery
 from service.schemas import Catalog, Health
 
@@ -37,8 +36,7 @@ def healthz() -> Health:
 
 def _check_database() -> str:
     try:
-        with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
+        ping_database()
         return "ok"
     except Exception as exc:  # any failure means not ready; the reason goes to the log
         log.warning("readiness: database: %s", exc)

@@ -6,15 +6,16 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Header, Query, Response
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from core import repository
 from core.bounds import INT_MAX
-from core.metrics import METRIC_NAMES, Series
-from core.models import TERMINAL_STATUSES, Job
+from core.metrics import Series
+from core.states import TERMINAL_STATUSES
+from core.tables import Job
 from service.auth import PrincipalDep
 from service.deps import SessionDep
+from service.query import wanted_names
 from service.schemas import MetricsOut
 
 router = APIRouter(prefix="/jobs", tags=["metrics"])
@@ -28,26 +29,6 @@ class OrjsonResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         """Encode with orjson, numpy arrays included."""
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
-
-
-def names_problem(wanted: list[str]) -> str | None:
-    """Why these metric names cannot be served, or None when they can."""
-    if not wanted:
-        return "names is empty: give comma-separated metric names"
-    unknown = [name for name in wanted if name not in METRIC_NAMES]
-    if unknown:
-        return f"unknown metric {', '.join(map(repr, unknown))}; known: {', '.join(METRIC_NAMES)}"
-    return None
-
-
-def wanted_names(names: str | None) -> list[str] | None:
-    """The metrics a `names` query parameter asks for (None: all of them), each once; a 422 naming the unknown ones."""
-    if names is None:
-        return None
-    wanted = list(dict.fromkeys(name.strip() for name in names.split(",") if name.strip()))
-    if why := names_problem(wanted):
-        raise RequestValidationError([{"loc": ("query", "names"), "msg": why, "type": "metric_unknown"}])
-    return wanted
 
 
 def _csv(history: dict[str, Series]) -> bytes:

@@ -16,14 +16,15 @@ from sqlalchemy.orm import Session
 from core import repository
 from core.keys import Principal
 from core.metrics import METRIC_NAMES, Series
-from core.models import TERMINAL_STATUSES, Job
 from core.settings import get_settings
+from core.states import TERMINAL_STATUSES
+from core.tables import Job
 from service.auth import PrincipalDep
 from service.deps import SessionDep
 from service.plot_renderer import PlotRenderer, RenderBusy
 from service.plotting import ImageFormat, Size, compare_plot, job_plot, panels_for
 from service.problems import problem
-from service.routes.metrics import names_problem, wanted_names
+from service.query import names_problem, wanted_names
 
 router = APIRouter(tags=["plots"])
 MAX_COMPARE_JOBS = 12

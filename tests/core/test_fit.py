@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from core.fit import data_problems, fit_problems
+from core.admission.compatibility import data_problems, fit_problems
 from core.spec import JobSpec
 
 BASE: dict[str, Any] = {"dataset": "iris", "model": "mlp", "loss": "cross_entropy", "optimizer": "adam"}

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from core import repository
 from core.errors import StaleAttempt
 from core.metrics import Point
-from core.models import Job
+from core.tables import Job
 from core.timeutil import utcnow
 
 SPEC = {"epochs": 3, "max_restarts": 1}

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from alembic import command
 from core.db import make_engine
 from core.migrate import ALEMBIC_INI
-from core.models import Base
+from core.tables import Base
 
 
 def test_migrations_match_the_models(database_url: str) -> None:

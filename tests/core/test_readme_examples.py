@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from core.fit import fit_problems
+from core.admission.compatibility import fit_problems
 from core.spec import JobSpec
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core import repository
 from core.errors import InvalidCursor, JobNotFound, StaleAttempt
 from core.metrics import Point
-from core.models import MetricChunk, MetricPoint
+from core.tables import MetricChunk, MetricPoint
 
 SPEC = {"epochs": 3, "dataset": {"name": "thermometer"}}
 

@@ -6,9 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from core.admission import check_spec
+from core.admission.compatibility import fit_problems
 from core.catalog import build_catalog
 from core.errors import SpecRejected
-from core.fit import fit_problems
 from core.settings import Settings
 from core.spec import JobSpec
 

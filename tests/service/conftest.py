@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from cli.redis_server import RedisServer
 from core import repository
 from core.db import session_scope
-from core.models import Job
+from core.tables import Job
 from service.app import create_app
 
 

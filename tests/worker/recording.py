@@ -6,6 +6,7 @@ import torch
 
 from core.metrics import Point
 from core.spec import JobSpec
+from core.states import StopReason
 from worker.engine import Outcome, train
 
 CPU = torch.device("cpu")
@@ -24,9 +25,10 @@ class ListRecorder:
         self.points += points
         self.progress.append((epoch, step))
 
-    def should_stop(self) -> bool:
+    def should_stop(self) -> StopReason | None:
         self.checks += 1
-        return self.stop_after_checks is not None and self.checks > self.stop_after_checks
+        stop = self.stop_after_checks is not None and self.checks > self.stop_after_checks
+        return "cancelled" if stop else None
 
     def series(self, name: str) -> list[float]:
         return [p.value for p in self.points if p.name == name]

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from core.admission.compatibility import fit_problems
 from core.components import COMPONENTS, component_name
 from core.facts import recorded_metrics
-from core.fit import fit_problems
 from core.metrics import METRIC_NAMES
 from core.spec import JobSpec
 from tests.worker.recording import run

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from worker.custom_losses import half_sse, rmse
+from worker.losses.custom import half_sse, rmse
+from worker.losses.targets import class_partners, label_distribution, label_index_lists, plus_minus, ranking_pairs
 from worker.metrics_compute import precision_recall_f1, regression_errors
-from worker.targets import class_partners, label_distribution, label_index_lists, plus_minus, ranking_pairs
 
 
 def test_partners_are_of_the_same_and_of_another_class() -> None:

@@ -9,7 +9,7 @@ import torch
 from core.spec import JobSpec
 from tests.worker.recording import CPU, ListRecorder, run
 from worker.engine import Outcome, TrainingFailed
-from worker.losses import build_objective
+from worker.losses.objective import build_objective
 from worker.steps import Stepper
 
 # 200 training samples in batches of 50: four steps per epoch.
@@ -153,4 +153,4 @@ def test_the_same_seed_gives_the_same_history_with_sampled_triplets() -> None:
 def test_cancel_is_seen_between_steps_with_per_step_logging() -> None:
     raw = {"dataset": "digits", "model": "linear", "loss": "cross_entropy", "optimizer": "sgd", "epochs": 5}
     outcome, _ = run(raw | {"log_every_steps": 2}, ListRecorder(stop_after_checks=30))
-    assert outcome == Outcome("stopped", 1, 30)
+    assert outcome == Outcome("stopped", 1, 30, stopped_by="cancelled")

@@ -4,6 +4,7 @@
 import numpy as np
 
 from core.components import (
+    DatasetSpec,
     SyntheticClassification,
     SyntheticCounts,
     SyntheticImages,
@@ -12,7 +13,6 @@ from core.components import (
     SyntheticTokens,
 )
 
-Generated = SyntheticRegression | SyntheticClassification | SyntheticMultilabel | SyntheticCounts
 Arrays = tuple[np.ndarray, np.ndarray]
 
 
@@ -68,7 +68,7 @@ def _tokens(spec: SyntheticTokens, rng: np.random.Generator) -> Arrays:
     return np.where(from_topic, topic_tokens, tokens), labels
 
 
-def synthetic_arrays(spec: Generated | SyntheticImages | SyntheticTokens, rng: np.random.Generator) -> Arrays:
+def synthetic_arrays(spec: DatasetSpec, rng: np.random.Generator) -> Arrays:
     """Inputs and targets of a generated dataset."""
     match spec:
         case SyntheticRegression():
@@ -83,6 +83,7 @@ def synthetic_arrays(spec: Generated | SyntheticImages | SyntheticTokens, rng: n
             return _images(spec, rng)
         case SyntheticTokens():
             return _tokens(spec, rng)
+    raise AssertionError(f"dataset {spec.name} is not generated")
 
 
 def add_outliers(y_train: np.ndarray, *, fraction: float, scale: float, rng: np.random.Generator) -> np.ndarray:

@@ -24,9 +24,9 @@ from core.components import (
     Sse,
 )
 from core.facts import DatasetFacts, HeadKind, head_kind
-from worker.custom_losses import half_sse, rmse
-from worker.losses_classes import classification_objective
-from worker.losses_pairs import pair_objective
+from worker.losses.classification import classification_objective
+from worker.losses.custom import half_sse, rmse
+from worker.losses.pairs import pair_objective
 
 Target = tuple[torch.Tensor, ...]
 LossFn = Callable[[torch.Tensor, Target], torch.Tensor]

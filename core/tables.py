@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from core.states import EndReason, JobStatus
 from core.timeutil import UtcDateTime, utcnow
 
 NAMING_CONVENTION = {
@@ -15,10 +16,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
-TERMINAL_STATUSES = ("succeeded", "failed", "cancelled")
-ACTIVE_STATUSES = ("queued", "running")
 
 
 class Base(DeclarativeBase):
@@ -69,13 +66,13 @@ class Job(Base):
         String(36), ForeignKey("app_user.id", ondelete="SET NULL"), default=None, index=True
     )
     name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[JobStatus] = mapped_column(String(16), default="queued")
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     error: Mapped[str | None] = mapped_column(Text, default=None)
     # Why the job ended or was requeued: diverged, timed_out, worker_lost, out_of_memory, error, shutdown...
-    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    reason: Mapped[EndReason | None] = mapped_column(String(32), default=None)
     restarts: Mapped[int] = mapped_column(Integer, default=0)
     checkpoint_path: Mapped[str | None] = mapped_column(String(300), default=None)
     checkpoint_step: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -100,9 +97,9 @@ class JobEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(String(36), ForeignKey("job.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[JobStatus] = mapped_column(String(16))
     attempt: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    reason: Mapped[EndReason | None] = mapped_column(String(32), default=None)
     detail: Mapped[str | None] = mapped_column(Text, default=None)
     actor: Mapped[str | None] = mapped_column(String(100), default=None)  # the user who asked for it (audit)
     # On the claim of a later attempt: the step its history goes back to (its checkpoint's), which a live stream

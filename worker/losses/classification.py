@@ -22,8 +22,8 @@ from core.components import (
     SoftMargin,
 )
 from core.facts import DatasetFacts, HeadKind
-from worker import targets
-from worker.custom_losses import sigmoid_focal, softmax_focal
+from worker.losses import targets
+from worker.losses.custom import sigmoid_focal, softmax_focal
 
 Target = tuple[torch.Tensor, ...]
 Compute = Callable[[torch.Tensor, Target], torch.Tensor]

@@ -1,8 +1,8 @@
 """Whether a spec is admitted: its parts fit together, its data is here, and it stays within the server's limits."""
 
+from core.admission.compatibility import data_problems, fit_problems
+from core.admission.limits import limit_problems
 from core.errors import SpecRejected
-from core.fit import data_problems, fit_problems
-from core.limits import limit_problems
 from core.settings import Settings
 from core.spec import JobSpec
 

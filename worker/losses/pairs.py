@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from core.components import CosineEmbedding, LossSpec, MarginRanking, TripletMargin
-from worker import targets
+from worker.losses import targets
 
 Target = tuple[torch.Tensor, ...]
 Parts = tuple[

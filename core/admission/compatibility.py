@@ -3,27 +3,24 @@ no torch. Every problem says why and what would work."""
 
 from pathlib import Path
 
+from core.admission.losses import describe_dataset, loss_parameter_problems, loss_task_problem
 from core.components import (
+    MODELS,
     CifarCnn,
     EmbeddingBag,
     Lbfgs,
     LeNet,
     OneCycle,
     ReduceOnPlateau,
-    ResNet18,
     SparseAdam,
+    component_name,
 )
 from core.data_files import missing_files, missing_message
 from core.errors import SpecProblem
 from core.facts import DatasetFacts, dataset_facts, head_kind, recorded_metrics
-from core.fit_loss import describe_dataset, loss_parameter_problems, loss_task_problem
-from core.metrics import maximizes
 from core.spec import JobSpec
 
 INPUT_WORDS = {"features": "real-valued features", "images": "images", "tokens": "token ids"}
-SPARSE_OPTIMIZERS = ("sparse_adam", "sgd", "adagrad")
-NO_MOMENTUM = ("adadelta", "adagrad", "asgd", "lbfgs", "rprop")
-CONVOLUTIONAL = (CifarCnn, LeNet, ResNet18)
 
 
 def _shape(facts: DatasetFacts) -> str:
@@ -53,7 +50,7 @@ def _model_problems(spec: JobSpec, facts: DatasetFacts) -> list[SpecProblem]:
 def _sparse_problems(spec: JobSpec) -> list[SpecProblem]:
     """What sparse gradients (embedding_bag, sparse true) rule out: most optimizers, weight decay, value clipping."""
     optimizer, problems = spec.optimizer, []
-    if optimizer.name not in SPARSE_OPTIMIZERS:
+    if not type(optimizer).sparse_gradients:
         msg = (
             f"model 'embedding_bag' with sparse true gives sparse gradients, which optimizer '{optimizer.name}' "
             "cannot take: use 'sparse_adam', 'sgd' or 'adagrad', or set the model's sparse to false"
@@ -88,7 +85,7 @@ def _optimizer_problems(spec: JobSpec) -> list[SpecProblem]:
 
 def _schedule_problems(spec: JobSpec, metrics: list[str]) -> list[SpecProblem]:
     scheduler, problems = spec.scheduler, []
-    if isinstance(scheduler, OneCycle) and scheduler.cycle_momentum and spec.optimizer.name in NO_MOMENTUM:
+    if isinstance(scheduler, OneCycle) and scheduler.cycle_momentum and not type(spec.optimizer).has_momentum:
         msg = (
             f"scheduler 'one_cycle' cycles momentum, which optimizer '{spec.optimizer.name}' does not have: "
             "set cycle_momentum to false, or use 'sgd', 'adam' or 'rmsprop'"
@@ -125,11 +122,12 @@ def _loop_problems(spec: JobSpec, facts: DatasetFacts) -> list[SpecProblem]:
 
 def _memory_format_problems(spec: JobSpec, facts: DatasetFacts) -> list[SpecProblem]:
     """channels_last reorders 4-d image tensors for convolutions; a flattening or token model has none to reorder."""
-    if not spec.channels_last or isinstance(spec.model, CONVOLUTIONAL):
+    if not spec.channels_last or type(spec.model).convolutional:
         return []
     use = "use one of those models" + ("" if facts.inputs == "images" else " on an image dataset ('synthetic_images')")
+    convolutional = ", ".join(component_name(cls) for cls in MODELS if cls.convolutional)
     msg = (
-        "channels_last needs a convolutional model on image inputs (cifar_cnn, lenet, resnet18), but model "
+        f"channels_last needs a convolutional model on image inputs ({convolutional}), but model "
         f"'{spec.model.name}' is not convolutional: set channels_last to false, or {use}"
     )
     return [SpecProblem(("channels_last",), msg)]
@@ -151,8 +149,3 @@ def data_problems(spec: JobSpec, *, data_dir: Path, download: bool) -> list[Spec
     if download or not missing_files(spec.dataset.name, data_dir):
         return []
     return [SpecProblem(("dataset",), missing_message(spec.dataset.name, data_dir), "dataset_missing")]
-
-
-def better_is_higher(metric: str, mode: str) -> bool:
-    """Whether a larger value of the metric is better under this mode ('auto' goes by the metric's name)."""
-    return maximizes(metric) if mode == "auto" else mode == "max"
