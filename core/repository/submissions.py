@@ -1,7 +1,8 @@
 """A submit's transactions and their lock order, in one place.
 
 Lock order: the user's row first (so racing submits of one user count their active jobs one at a time), then the
-Idempotency-Key's lookup, then the new row, committed before anything is enqueued (the row is the truth: a worker
+Idempotency-Key's lookup (before the quota: a retry of a submit that succeeded is answered its job, not a 429), then
+the quota, then the new row, committed before anything is enqueued (the row is the truth: a worker
 that gets the message must find the job). A job that cannot be enqueued is withdrawn in a transaction of its own.
 """
 
@@ -29,12 +30,18 @@ class NewJob:
     actor: str
 
 
-def _admit(session: Session, *, owner_id: str | None, max_active: int) -> None:
-    """Hold the user's row for this transaction and refuse a job over their quota (exact under racing submits)."""
+def _lock_owner(session: Session, *, owner_id: str | None) -> None:
+    """Hold the user's row for this transaction, so racing submits of one user are counted one at a time."""
     if owner_id is None:
         return
     session.commit()  # end any read: the lock below must be this transaction's first statement
     lock_user_for_submit(session, user_id=owner_id)
+
+
+def _within_quota(session: Session, *, owner_id: str | None, max_active: int) -> None:
+    """Refuse a job over its owner's quota (exact: the owner's row is held)."""
+    if owner_id is None:
+        return
     active = count_active_jobs(session, owner_id=owner_id)
     if active >= max_active:
         raise QuotaExceeded(active, max_active)
@@ -49,9 +56,10 @@ def _key_taken(session: Session, new: NewJob) -> bool:
 def store_job(session: Session, *, new: NewJob, max_active: int) -> Job | None:
     """Commit the new queued job within its owner's quota; None when the owner's Idempotency-Key already names a job
     (then replay_job answers)."""
-    _admit(session, owner_id=new.owner_id, max_active=max_active)
-    if _key_taken(session, new):
+    _lock_owner(session, owner_id=new.owner_id)
+    if _key_taken(session, new):  # a retry of a submit that did succeed gets its job, even at the quota
         return None
+    _within_quota(session, owner_id=new.owner_id, max_active=max_active)
     job = create_job(
         session,
         name=new.name,

@@ -58,6 +58,20 @@ def test_the_active_job_quota_answers_429_with_retry_after(limited: FastAPI) -> 
     assert alice.post("/jobs", json=THERMOMETER).status_code == 201  # a slot came free
 
 
+def test_an_idempotent_retry_at_the_quota_gets_its_job_not_429(limited: FastAPI) -> None:
+    alice = client_with_key(limited, key_for("alice"))
+    first = alice.post("/jobs", json=THERMOMETER, headers={"Idempotency-Key": "retry-me"})
+    assert first.status_code == 201
+    for _ in range(2):
+        assert alice.post("/jobs", json=THERMOMETER).status_code == 201  # now at the quota of 3
+    retried = alice.post("/jobs", json=THERMOMETER, headers={"Idempotency-Key": "retry-me"})
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["id"] == first.json()["id"] and retried.headers["location"] == first.headers["location"]
+    assert alice.post("/jobs", json=THERMOMETER, headers={"Idempotency-Key": "new"}).status_code == 429
+    changed = alice.post("/jobs", json=THERMOMETER | {"epochs": 99}, headers={"Idempotency-Key": "retry-me"})
+    assert changed.status_code == 409  # the same key with another body is still a conflict, quota or not
+
+
 def test_racing_submits_cannot_pass_the_quota(limited: FastAPI, stored: Stored) -> None:
     key = key_for("racer")
 
