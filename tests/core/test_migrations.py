@@ -62,3 +62,40 @@ def test_0005_moves_admin_rights_from_users_to_each_of_their_keys_and_back(datab
         users = dict(connection.execute(text("SELECT id, is_admin FROM app_user")).tuples().all())
     engine.dispose()
     assert users == {"u-root": True, "u-alice": False}
+
+
+def test_an_upgrade_from_0002_keeps_every_job_point_and_event(database_url: str) -> None:
+    # 0003 and later alter `job` by copying it on SQLite; with foreign keys on, dropping the old copy deleted every
+    # metric point and state-log row that pointed at it.
+    _migrate(database_url, "0002", down=True)
+    engine = make_engine(database_url)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO job (id, name, status, spec, attempt, cancel_requested, epoch, step, summary, created_at,"
+                " restarts) VALUES ('j1', 'old', 'succeeded', '{}', 1, false, 2, 2, '{}', :now, 0)"
+            ),
+            {"now": now},
+        )
+        for step in (1, 2):
+            connection.execute(
+                text(
+                    "INSERT INTO metric_point (job_id, name, step, epoch, value, time)"
+                    " VALUES ('j1', 'train_loss', :step, :step, 0.5, 0.1)"
+                ),
+                {"step": step},
+            )
+        connection.execute(
+            text("INSERT INTO job_event (job_id, at, status, attempt) VALUES ('j1', :now, 'succeeded', 1)"),
+            {"now": now},
+        )
+    _migrate(database_url, "head")
+    with engine.connect() as connection:
+        counts = [
+            connection.execute(text(f"SELECT count(*) FROM {table} WHERE job_id = 'j1'")).scalar_one()
+            for table in ("metric_point", "job_event")
+        ]
+        jobs = connection.execute(text("SELECT count(*) FROM job")).scalar_one()
+    engine.dispose()
+    assert (jobs, *counts) == (1, 2, 1)
