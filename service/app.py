@@ -11,8 +11,9 @@ from core.db import session_scope
 from core.settings import get_settings
 from service.auth import authenticate, check_auth_setting
 from service.body_limits import BodyLimits
+from service.dataset_problems import install_dataset_problems
 from service.problems import install_problem_handlers
-from service.routes import dashboard, events, jobs, meta, metrics, plots
+from service.routes import dashboard, datasets, events, jobs, meta, metrics, plots
 
 log = logging.getLogger(__name__)
 # The dashboard's page (/) and files (/static/...) are public too: the browser loads them before the user pastes a key,
@@ -52,9 +53,11 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    install_dataset_problems(app)
     app.add_middleware(BodyLimits)
     keyed = [Depends(authenticate)]
     app.include_router(jobs.router, dependencies=keyed)
+    app.include_router(datasets.router, dependencies=keyed)
     app.include_router(metrics.router, dependencies=keyed)
     app.include_router(events.router, dependencies=keyed)
     app.include_router(meta.catalog_router, dependencies=keyed)
