@@ -104,6 +104,7 @@ from core.components.schedulers import (
     SchedulerSpec,
     StepLr,
 )
+from core.components.upload import Upload
 
 LossSpec = (
     L1
@@ -226,6 +227,7 @@ __all__ = [
     "Thermometer",
     "TorchvisionDataset",
     "TripletMargin",
+    "Upload",
     "Wine",
     "component_name",
 ]

@@ -15,6 +15,7 @@ from core.components.base import (
     SampleCount,
     ValFraction,
 )
+from core.components.upload import Upload
 
 
 class BundledDataset(Component):
@@ -210,6 +211,7 @@ DatasetSpec = (
     | Mnist
     | FashionMnist
     | Cifar10
+    | Upload
 )
 DATASETS: tuple[type[Component], ...] = (
     Thermometer,
@@ -227,4 +229,5 @@ DATASETS: tuple[type[Component], ...] = (
     Mnist,
     FashionMnist,
     Cifar10,
+    Upload,
 )

@@ -44,14 +44,19 @@ def _header(path: Path, filename: str) -> tuple[str, str]:
 def _find_bad_row(path: Path, filename: str, delimiter: str, width: int) -> DatasetRejected:
     """Scan the rows to name the first one that is not UTF-8 or has the wrong number of fields."""
     with _opener(path)() as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        reader = csv.reader(text, delimiter=delimiter)
+        for number, line in enumerate(raw, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return DatasetRejected(f"{filename}: row {number} is not UTF-8")
+    with _opener(path)() as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""), delimiter=delimiter)
         try:
-            for number, row in enumerate(reader, start=1):
+            for row in reader:
                 if row and len(row) != width:
-                    return DatasetRejected(f"{filename}: row {number} has {len(row)} fields, the header has {width}")
-        except UnicodeDecodeError:
-            return DatasetRejected(f"{filename}: row {reader.line_num + 1} is not UTF-8")
+                    return DatasetRejected(
+                        f"{filename}: row {reader.line_num} has {len(row)} fields, the header has {width}"
+                    )
         except csv.Error as exc:
             return DatasetRejected(f"{filename}: row {reader.line_num}: {exc}")
     return DatasetRejected(f"{filename}: the file cannot be read as a table")

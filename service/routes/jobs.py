@@ -22,6 +22,7 @@ from service.auth import PrincipalDep
 from service.deps import SessionDep, get_celery
 from service.problems import problem
 from service.schemas import JobList, JobOut, JobStatus
+from service.upload_jobs import resolve_job_dataset
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -61,6 +62,7 @@ def submit_job(
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JobOut | Response:
     """Submit a training job. The spec is validated (and checked to fit together) before anything is stored."""
+    spec = resolve_job_dataset(session, spec, principal)  # an upload: its schema checked, its sha256 pinned
     check_spec(spec, get_settings())
     resolved = spec.model_copy(update={"name": spec.display_name()}).model_dump(mode="json")
     request_hash = hashlib.sha256(orjson.dumps(resolved, option=orjson.OPT_SORT_KEYS)).hexdigest()
