@@ -44,7 +44,11 @@ class Upload(Component):
     tasks: ClassVar[tuple[Task, ...]] = ()
     inputs: ClassVar[tuple[Inputs, ...]] = ("features", "images")
     name: Literal["upload"]
-    id: str = Field(min_length=1, max_length=36, description="The dataset's id (GET /datasets).")
+    id: str = Field(
+        min_length=1,
+        max_length=71,
+        description="The dataset's id (GET /datasets), or 'sha256:<hash>' of the uploaded file's bytes.",
+    )
     target: str | None = Field(
         default=None, min_length=1, max_length=200, description="The target column; null: the dataset's."
     )

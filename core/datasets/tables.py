@@ -97,8 +97,8 @@ def read_parquet(path: Path, filename: str, *, max_columns: int) -> pa.Table:
 def numeric_column(name: str, values: np.ndarray, nulls: int) -> Column:
     """A number column's schema: whether its values are few integers (a possible class target) or counts."""
     finite = values[~np.isnan(values)]
-    distinct = np.unique(finite) if len(finite) else finite
     integral = bool(len(finite)) and bool(np.all(finite == np.round(finite)))
+    distinct = np.unique(finite) if integral else finite[:0]  # sorting is the cost: only integers can be classes
     few = integral and len(distinct) <= MAX_CLASS_VALUES
     return Column(
         name=name,

@@ -3,6 +3,8 @@ and trained on; the thermometer CSV and a digits image archive reach their built
 the limit gets its 413."""
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -159,3 +161,26 @@ def test_a_dataset_in_use_is_409_then_deleted_with_its_files(stack: Stack) -> No
     stack.wait(job_id)
     assert stack.http.delete(f"/datasets/{dataset['id']}").status_code == 204
     assert store_files(stack) == before
+
+
+def test_the_cli_uploads_shows_and_trains_the_example(stack: Stack) -> None:
+    def gradyard(*args: str) -> subprocess.CompletedProcess[str]:
+        env = os.environ | {"GRADYARD_URL": stack.url, "GRADYARD_KEY": stack.key, "COLUMNS": "200"}
+        env |= {"GRADYARD_CONFIG": "/nonexistent/config.toml"}
+        return subprocess.run(
+            [sys.executable, "-m", "cli", *args], env=env, capture_output=True, text=True, timeout=180
+        )
+
+    uploaded = gradyard("datasets", "upload", str(files.EXAMPLES / "thermometer.csv"), "--name", "thermo")
+    assert uploaded.returncode == 0, uploaded.stderr
+    dataset_id = uploaded.stdout.split()[0]
+    assert uploaded.stdout.strip().endswith("thermo: 11 rows, regression")
+    shown = gradyard("datasets", "show", dataset_id)
+    assert "t_c" in shown.stdout and "target" in shown.stdout and "35.7" in shown.stdout
+    assert dataset_id in gradyard("datasets", "list").stdout
+    trained = gradyard("submit", str(files.EXAMPLES / "thermometer-csv.yaml"), "--follow", "--poll", "0.2")
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    assert "2.928" in trained.stdout  # train_loss, the least-squares optimum (4 significant digits)
+    assert gradyard("datasets", "rm", dataset_id).stdout.strip() == f"deleted {dataset_id}"
+    refused = gradyard("datasets", "show", dataset_id)
+    assert refused.returncode == 3 and f"no dataset has id '{dataset_id}'" in refused.stderr
