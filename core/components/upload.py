@@ -60,6 +60,9 @@ class Upload(Component):
     missing: Literal["refuse", "drop_rows", "mean"] = Field(
         default="refuse", description="Missing values: refuse the job, drop those rows, or fill features with means."
     )
+    image_size: int | None = Field(
+        default=None, ge=4, le=512, description="Image datasets: resize every image to this square size."
+    )
     resolved: ResolvedUpload | None = Field(
         default=None, description="Filled by the server at submit (what is sent here is replaced)."
     )

@@ -130,8 +130,13 @@ def resolve_upload(
         problems.append(SpecProblem(TARGET, f"dataset '{label}' ({schema.format}) has one target, '{schema.target}'"))
     if spec.features is not None:
         problems.append(SpecProblem(FEATURES, f"dataset '{label}' ({schema.format}) has no columns to choose"))
+    if spec.image_size is not None and schema.inputs != "images":
+        problems.append(SpecProblem(("dataset", "image_size"), f"dataset '{label}' holds no images to resize"))
     if problems:
         return problems
+    shape = list(schema.shape or [])
+    if spec.image_size is not None:
+        shape = [shape[0], spec.image_size, spec.image_size]
     n_classes = len(schema.classes) if schema.task != "regression" and schema.task != "count_regression" else 0
     return ResolvedUpload(
         sha256=sha256,
@@ -139,7 +144,7 @@ def resolve_upload(
         format=schema.format,
         task=schema.task,
         inputs=schema.inputs,
-        input_shape=list(schema.shape or []),
+        input_shape=shape,
         rows=schema.rows,
         n_classes=n_classes,
         classes=schema.classes,

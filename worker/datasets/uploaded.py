@@ -2,6 +2,8 @@
 one-hot encoded where they are categories, missing values handled as the job asked, targets as class indices."""
 
 import numpy as np
+import torch
+from torch.nn import functional
 
 from core.components.upload import ResolvedColumn, ResolvedUpload, Upload
 from core.store import canonical_key, get_store
@@ -49,6 +51,15 @@ def _table(arrays: np.lib.npyio.NpzFile, spec: Upload, r: ResolvedUpload) -> tup
     return np.concatenate(parts, axis=1), _target(target[keep], r)
 
 
+def _resize(x: np.ndarray, size: int) -> np.ndarray:
+    """Images [N, C, H, W] resized to size x size (bilinear, antialiased), a batch at a time."""
+    parts = [
+        functional.interpolate(torch.from_numpy(x[i : i + 1024]), size=(size, size), mode="bilinear", antialias=True)
+        for i in range(0, len(x), 1024)
+    ]
+    return torch.cat(parts).numpy()
+
+
 def uploaded_arrays(spec: Upload) -> tuple[np.ndarray, np.ndarray]:
     """Inputs and targets of the upload the job pinned (by its sha256)."""
     r = spec.resolved
@@ -62,6 +73,8 @@ def uploaded_arrays(spec: Upload) -> tuple[np.ndarray, np.ndarray]:
         x, y = arrays["x"], arrays["y"]
     if x.dtype == np.uint8:
         x = x.astype(np.float32) / 255.0
+    if spec.image_size is not None and x.shape[-2:] != (spec.image_size, spec.image_size):
+        x = _resize(x.astype(np.float32), spec.image_size)
     if r.task == "multilabel_classification":
         return x, y.astype(np.float32)
     return x, _target(y, r)
