@@ -32,8 +32,12 @@ def _load(path: Path, filename: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as npz:
             return npz["x"], npz["y"]
-    except ValueError as exc:  # numpy's refusal of object (pickled) arrays
-        raise DatasetRejected(f"{filename}: arrays of Python objects (pickled) are refused; save numbers") from exc
+    except ValueError as exc:  # numpy's refusal of object (pickled) arrays, or a damaged header
+        if "pickle" in str(exc):
+            raise DatasetRejected(f"{filename}: arrays of Python objects (pickled) are refused; save numbers") from exc
+        raise DatasetRejected(f"{filename}: an array cannot be read ({exc})") from exc
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DatasetRejected(f"{filename}: an array cannot be read ({exc})") from exc
 
 
 def _check_shapes(x: np.ndarray, y: np.ndarray, filename: str) -> None:
@@ -44,6 +48,8 @@ def _check_shapes(x: np.ndarray, y: np.ndarray, filename: str) -> None:
             f"{filename}: 'x' must be [N, features] or images [N, H, W] / [N, C, H, W] and 'y' [N] or [N, labels] "
             f"of the same N; got x {list(x.shape)} and y {list(y.shape)}"
         )
+    if 0 in x.shape[1:] or (y.ndim == 2 and y.shape[1] == 0):
+        raise DatasetRejected(f"{filename}: 'x' or 'y' has an empty dimension: x {list(x.shape)}, y {list(y.shape)}")
     if len(x) < 2:
         raise DatasetRejected(f"{filename}: 'x' has fewer than 2 samples")
 

@@ -4,6 +4,7 @@ is checked before anything is unpacked: no '..', no absolute path, no link, boun
 import io
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -111,13 +112,27 @@ def _decode(data: bytes, entry: Entry, filename: str, limits: Limits) -> Image.I
 
 def _entries_and_reader(path: Path, filename: str, limits: Limits) -> tuple[list[Entry], "Reader"]:
     if zipfile.is_zipfile(path):
-        archive = zipfile.ZipFile(path)
-        return _zip_entries(archive, filename, limits), Reader(zip_file=archive)
+        try:
+            archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise DatasetRejected(f"{filename}: the zip archive is damaged ({exc})") from exc
+        try:
+            return _zip_entries(archive, filename, limits), Reader(zip_file=archive)
+        except DatasetRejected:
+            archive.close()
+            raise
     try:
         tar = tarfile.open(path)  # noqa: SIM115 (the Reader owns it and closes it)
-    except tarfile.TarError as exc:
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise DatasetRejected(f"{filename}: not a zip or tar archive", status=415) from exc
-    return _tar_entries(tar, filename, limits), Reader(tar_file=tar)
+    try:
+        return _tar_entries(tar, filename, limits), Reader(tar_file=tar)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+        tar.close()
+        raise DatasetRejected(f"{filename}: the archive is damaged ({exc})") from exc
+    except DatasetRejected:
+        tar.close()
+        raise
 
 
 @dataclass
@@ -127,14 +142,17 @@ class Reader:
     zip_file: zipfile.ZipFile | None = None
     tar_file: tarfile.TarFile | None = None
 
-    def read(self, name: str) -> bytes:
-        """The entry's bytes."""
-        if self.zip_file is not None:
-            return self.zip_file.read(name)
-        assert self.tar_file is not None
-        member = self.tar_file.extractfile(name)
-        assert member is not None
-        return member.read()
+    def read(self, name: str, filename: str) -> bytes:
+        """The entry's bytes; DatasetRejected when the archive is damaged."""
+        try:
+            if self.zip_file is not None:
+                return self.zip_file.read(name)
+            assert self.tar_file is not None
+            member = self.tar_file.extractfile(name)
+            assert member is not None
+            return member.read()
+        except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            raise DatasetRejected(f"{filename}: entry '{name}' cannot be read ({exc})") from exc
 
     def close(self) -> None:
         """Close the archive."""
@@ -146,7 +164,7 @@ def _images(entries: list[Entry], reader: Reader, filename: str, limits: Limits)
     colour = False
     decoded = []
     for entry in entries:
-        image = _decode(reader.read(entry.name), entry, filename, limits)
+        image = _decode(reader.read(entry.name, filename), entry, filename, limits)
         if first is None:
             first = image.size
             if len(entries) * first[0] * first[1] * 3 > limits.max_unpacked:

@@ -27,8 +27,11 @@ def _opener(path: Path) -> Any:
 
 def _header(path: Path, filename: str) -> tuple[str, str]:
     """The header line and the delimiter it uses (tab, comma or semicolon, whichever splits it most)."""
-    with _opener(path)() as raw:
-        head = raw.read(HEADER_BYTES)
+    try:
+        with _opener(path)() as raw:
+            head = raw.read(HEADER_BYTES)
+    except (OSError, EOFError) as exc:
+        raise DatasetRejected(f"{filename}: the gzip stream is damaged ({exc})") from exc
     try:
         line = head.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
     except UnicodeDecodeError as exc:
@@ -43,12 +46,15 @@ def _header(path: Path, filename: str) -> tuple[str, str]:
 
 def _find_bad_row(path: Path, filename: str, delimiter: str, width: int) -> DatasetRejected:
     """Scan the rows to name the first one that is not UTF-8 or has the wrong number of fields."""
-    with _opener(path)() as raw:
-        for number, line in enumerate(raw, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return DatasetRejected(f"{filename}: row {number} is not UTF-8")
+    try:
+        with _opener(path)() as raw:
+            for number, line in enumerate(raw, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    return DatasetRejected(f"{filename}: row {number} is not UTF-8")
+    except (OSError, EOFError) as exc:
+        return DatasetRejected(f"{filename}: the gzip stream is damaged ({exc})")
     with _opener(path)() as raw:
         reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""), delimiter=delimiter)
         try:
@@ -74,7 +80,7 @@ def read_csv(path: Path, filename: str, *, max_columns: int) -> pa.Table:
     try:
         with _opener(path)() as raw:
             table = pacsv.read_csv(raw, parse_options=parse)
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowException, OSError, EOFError) as exc:  # a parse error, or a truncated gzip stream
         raise _find_bad_row(path, filename, delimiter, len(names)) from exc
     if any(pa.types.is_binary(field.type) for field in table.schema):
         raise _find_bad_row(path, filename, delimiter, len(names))
@@ -90,7 +96,7 @@ def read_parquet(path: Path, filename: str, *, max_columns: int) -> pa.Table:
                 f"{filename}: {meta.num_columns:,} columns, above this server's limit of {max_columns:,}"
             )
         return pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise DatasetRejected(f"{filename}: not a readable Parquet file ({exc})") from exc
 
 

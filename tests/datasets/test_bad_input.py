@@ -48,6 +48,12 @@ def _pickled_npz() -> bytes:
     return out.getvalue()
 
 
+def _damaged_zip() -> bytes:
+    data = bytearray(files.image_zip(files.two_class_images(2)))
+    data[60:80] = b"\xff" * 20  # inside the first entry's compressed bytes: its CRC no longer matches
+    return bytes(data)
+
+
 GREY = files.png(np.zeros((8, 8), np.uint8))
 X = np.zeros((10, 3), np.float32)
 CASES: list[tuple[str, str, bytes, dict[str, str], int, str]] = [
@@ -112,6 +118,18 @@ CASES: list[tuple[str, str, bytes, dict[str, str], int, str]] = [
     ),
     ("unsupported", "sheet.xlsx", b"PK\x03\x04whatever", {}, 415, "sheet.xlsx: unsupported format"),
     ("parquet in name only", "fake.parquet", b"a,b\n1,2\n", {}, 415, "fake.parquet: named .parquet but not a Parquet"),
+    ("damaged gzip", "g.csv.gz", files.gzipped(b"a,b\n1,2\n3,4\n")[:-12], {}, 422, "g.csv.gz:"),
+    (
+        "damaged parquet",
+        "d.parquet",
+        files.parquet_table()[:200] + b"PAR1",
+        {},
+        422,
+        "d.parquet: not a readable Parquet",
+    ),
+    ("damaged zip entry", "z.zip", _damaged_zip(), {}, 422, "z.zip:"),
+    ("damaged tar.gz", "t.tar.gz", files.image_tar(files.two_class_images(2))[:300], {}, 422, "t.tar.gz:"),
+    ("npz empty features", "e.npz", files.npz_arrays(x=np.zeros((10, 0)), y=np.zeros(10)), {}, 422, "empty dimension"),
     ("bad task", "t.csv", b"a,b\n1,2\n3,4\n", {"task": "clustering"}, 422, "task 'clustering' is not one of"),
 ]
 
