@@ -16,7 +16,7 @@ from sklearn.datasets import load_digits
 from cli.redis_server import RedisServer
 from tests.conftest import DIALECTS, create_database
 from tests.datasets import files
-from tests.e2e.stack import Stack, launch_stack
+from tests.e2e.stack import Stack, create_key, launch_stack
 from tests.e2e.test_training_jobs import THERMOMETER
 
 pytestmark = pytest.mark.e2e
@@ -164,8 +164,10 @@ def test_a_dataset_in_use_is_409_then_deleted_with_its_files(stack: Stack) -> No
 
 
 def test_the_cli_uploads_shows_and_trains_the_example(stack: Stack) -> None:
+    key = create_key(stack.env, "datasets-cli")  # a user of its own: the file is new to them, so it takes --name
+
     def gradyard(*args: str) -> subprocess.CompletedProcess[str]:
-        env = os.environ | {"GRADYARD_URL": stack.url, "GRADYARD_KEY": stack.key, "COLUMNS": "200"}
+        env = os.environ | {"GRADYARD_URL": stack.url, "GRADYARD_KEY": key, "COLUMNS": "200"}
         env |= {"GRADYARD_CONFIG": "/nonexistent/config.toml"}
         return subprocess.run(
             [sys.executable, "-m", "cli", *args], env=env, capture_output=True, text=True, timeout=180
