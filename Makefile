@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install: reruns skip pip until pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium run lint test compose-test migrate clean bench-history bench-ingest bench-training bench-queue
+.PHONY: install chromium run lint test compose-test migrate clean bench-history bench-ingest bench-training bench-queue bench-datasets
 
 install: $(STAMP)
 
@@ -49,6 +49,9 @@ bench-training: install
 
 bench-queue: install
 	$(BIN)/python -m benchmarks.bench_queue $(ARGS)
+
+bench-datasets: install
+	$(BIN)/python -m benchmarks.bench_datasets $(ARGS)
 
 migrate: install
 	$(BIN)/gradyard migrate

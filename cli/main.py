@@ -11,6 +11,7 @@ import typer
 from rich.logging import RichHandler
 
 from cli import client_commands
+from cli.datasets_commands import app as datasets_app
 from cli.keys import keys_app
 from cli.redis_server import RedisStartError, start_redis
 from cli.supervisor import Child, Supervisor
@@ -23,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(keys_app, name="keys")
+app.add_typer(datasets_app, name="datasets")
 log = logging.getLogger("gradyard")
 client_commands.register(app)
 

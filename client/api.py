@@ -8,6 +8,7 @@ from typing import Any, Literal, overload
 import httpx
 
 from client.config import resolve_settings
+from client.datasets import DatasetVerbs
 from client.errors import ApiError, Unreachable
 from client.sse import StreamEvent, parse_events
 from client.table import Series, to_frame
@@ -21,7 +22,7 @@ def _csv(values: list[str] | tuple[str, ...] | None) -> str | None:
     return None if values is None else ",".join(values)
 
 
-class Client:
+class Client(DatasetVerbs):
     """A gradyard server: `Client(url, key)`; both default to GRADYARD_URL/GRADYARD_KEY, the config file, loopback."""
 
     def __init__(

@@ -32,6 +32,7 @@ from core.components import (
     Task,
     Thermometer,
     TripletMargin,
+    Upload,
     Wine,
 )
 from core.components.losses import REGRESSION_LOSSES
@@ -53,6 +54,7 @@ class DatasetFacts:
     n_classes: int = 0  # classes, or labels of a multi-label dataset; 0 for regression
     inputs: Inputs = "features"
     vocab_size: int = 0  # token datasets only
+    label: str = ""  # how messages name the dataset, when not by its catalog name (an upload's file name)
 
     @property
     def n_samples(self) -> int:
@@ -83,7 +85,18 @@ def dataset_facts(dataset: DatasetSpec) -> DatasetFacts:
             return _split(
                 _classes(c), sequence, n, dataset.val_fraction, n_classes=c, inputs="tokens", vocab_size=vocab
             )
+        case Upload():
+            return _upload_facts(dataset)
     return _tabular_facts(dataset)
+
+
+def _upload_facts(dataset: Upload) -> DatasetFacts:
+    """An upload's facts, from what the server resolved at submit (core.datasets.resolve)."""
+    r = dataset.resolved
+    if r is None:
+        raise AssertionError("an upload's facts are known only once the server has resolved it")
+    more: dict[str, int | str] = {"n_classes": r.n_classes, "inputs": r.inputs, "label": r.label}
+    return _split(r.task, tuple(r.input_shape), r.rows, dataset.val_fraction, **more)
 
 
 def _tabular_facts(dataset: DatasetSpec) -> DatasetFacts:

@@ -87,6 +87,22 @@ class Settings(BaseSettings):
     max_streams_per_user: int = Field(
         default=16, ge=1, description="Live streams (GET /jobs/{id}/events) one user may hold open per API process."
     )
+    # Uploaded datasets (POST /datasets): every size a client controls is bounded before it is allocated.
+    max_upload_bytes: int = Field(default=1 << 30, ge=1024, description="Largest uploaded file (413 above it).")
+    max_dataset_bytes_per_user: int = Field(
+        default=10 << 30, ge=1024, description="Bytes of uploaded files one user may keep."
+    )
+    max_datasets_per_user: int = Field(default=100, ge=1, description="Uploaded datasets one user may keep.")
+    max_dataset_columns: int = Field(default=1000, ge=2, description="Most columns an uploaded table may have.")
+    max_dataset_rows: int = Field(default=10_000_000, ge=2, description="Most rows an uploaded table may have.")
+    max_dataset_images: int = Field(default=100_000, ge=2, description="Most images an uploaded archive may hold.")
+    max_image_pixels: int = Field(default=4_194_304, ge=1, description="Most pixels (width x height) of one image.")
+    max_unpacked_bytes: int = Field(
+        default=4 << 30, ge=1024, description="Most bytes an archive (or an NPZ) may unpack to, checked before."
+    )
+    max_compression_ratio: int = Field(
+        default=200, ge=2, description="Highest unpacked/packed ratio of an archive entry (zip bombs are refused)."
+    )
     plot_concurrency: int = Field(
         default=2, ge=1, le=64, description="Plot images drawn at a time per API process (429 above it)."
     )

@@ -3,7 +3,20 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text, false
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.states import EndReason, JobStatus
@@ -138,3 +151,28 @@ class MetricChunk(Base):
     epochs: Mapped[bytes] = mapped_column(LargeBinary)
     values: Mapped[bytes] = mapped_column(LargeBinary)
     times: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Dataset(Base):
+    """An uploaded dataset: one immutable version, its bytes in the artifact store under its sha256, its schema
+    found once at upload."""
+
+    __tablename__ = "dataset"
+    __table_args__ = (
+        Index("ix_dataset_owner_id_created_at_id", "owner_id", "created_at", "id"),
+        Index("ix_dataset_owner_id_sha256", "owner_id", "sha256"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("app_user.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(Integer)
+    task: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(200), default=None)
+    # Columns, classes, shape and preview as found at upload (see core.datasets.schema.DatasetSchema).
+    schema: Mapped[dict[str, Any]] = mapped_column(JSON)
+    actor: Mapped[str | None] = mapped_column(String(100), default=None)  # who uploaded it (audit)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

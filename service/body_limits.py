@@ -16,6 +16,9 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Uploads stream to the artifact store under their own, larger limit (service.uploads): never buffered here.
+STREAMED_PATHS = frozenset({"/datasets"})
+DRAIN_FACTOR = 64  # past the limit, read on (up to this many limits) so a streaming client gets to read the 413
 
 
 def json_depth_exceeds(body: bytes, limit: int) -> bool:
@@ -91,7 +94,11 @@ class BodyLimits:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Read and check the body of requests that carry one, then hand it on."""
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("POST", "PUT", "PATCH")
+            or scope["path"].rstrip("/") in STREAMED_PATHS
+        ):
             await self.app(scope, receive, send)
             return
         settings = get_settings()
@@ -99,6 +106,7 @@ class BodyLimits:
         too_large = f"the request body is larger than {limit:,} bytes"
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _drain(receive, limit * DRAIN_FACTOR)
             await send_problem(send, 413, "Request too large", too_large, "request-too-large")
             return
         chunks, size, more = [], 0, True
@@ -110,6 +118,8 @@ class BodyLimits:
             size += len(chunks[-1])
             more = message.get("more_body", False)
             if size > limit:  # a streamed body that never declared its length
+                if more:
+                    await _drain(receive, limit * DRAIN_FACTOR)
                 await send_problem(send, 413, "Request too large", too_large, "request-too-large")
                 return
         body = b"".join(chunks)
@@ -153,6 +163,17 @@ def body_problem(scope: Scope, body: bytes, *, max_depth: int) -> Refusal | None
         detail = ", ".join(".".join(map(str, e["loc"])) + ": " + e["msg"] for e in errors[:5])
         return 422, "Invalid request", detail, "validation", errors
     return None
+
+
+async def _drain(receive: Receive, most: int) -> None:
+    """Read and drop the rest of a refused body (up to `most` bytes): a client that sends its whole body before it
+    reads (httpx, requests, curl without Expect: 100-continue) then reads the 413 instead of a broken pipe."""
+    drained = 0
+    while drained <= most:
+        message = await receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            return
+        drained += len(message.get("body", b""))
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -17,6 +17,7 @@ from core.queue import enqueue
 from core.settings import get_settings
 from core.spec import JobSpec
 from core.tables import Job
+from service.upload_jobs import resolve_job_dataset
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ def submit(
     """Admit the spec, store its queued job and enqueue it; SpecRejected, QuotaExceeded, IdempotencyConflict or
     QueueUnavailable when it cannot be."""
     settings = get_settings()
+    spec = resolve_job_dataset(session, spec, principal)  # an upload: its schema checked, its sha256 pinned
     check_spec(spec, settings)
     new = _new_job(spec, principal, idempotency_key)
     job = repository.store_job(session, new=new, max_active=settings.max_active_jobs_per_user)

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.components import BundledDataset, DatasetSpec, SyntheticRegression, TorchvisionDataset
+from core.components import BundledDataset, DatasetSpec, SyntheticRegression, TorchvisionDataset, Upload
 from core.facts import DatasetFacts, dataset_facts
 from core.settings import get_settings
 from worker.datasets.bundled import bundled_arrays
 from worker.datasets.synthetic import add_outliers, synthetic_arrays
 from worker.datasets.torchvision_files import torchvision_arrays
+from worker.datasets.uploaded import uploaded_arrays
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,10 @@ def _split_arrays(spec: DatasetSpec, rng: np.random.Generator) -> Arrays:
             train_samples=spec.train_samples,
             val_samples=spec.val_samples,
         )
-    x, y = bundled_arrays(spec.name) if isinstance(spec, BundledDataset) else synthetic_arrays(spec, rng)
+    if isinstance(spec, Upload):
+        x, y = uploaded_arrays(spec)
+    else:
+        x, y = bundled_arrays(spec.name) if isinstance(spec, BundledDataset) else synthetic_arrays(spec, rng)
     order = rng.permutation(len(x))
     # Every dataset but torchvision's (returned above) has a val_fraction.
     n_val = round(len(x) * spec.val_fraction)  # type: ignore[attr-defined]

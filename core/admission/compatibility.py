@@ -28,7 +28,7 @@ def _shape(facts: DatasetFacts) -> str:
 
 
 def _model_problems(spec: JobSpec, facts: DatasetFacts) -> list[SpecProblem]:
-    model, ds = spec.model, spec.dataset.name
+    model, ds = spec.model, facts.label or spec.dataset.name
     inputs = type(model).inputs
     if facts.inputs not in inputs:
         use = "'embedding_bag'" if facts.inputs == "tokens" else "'mlp' or 'linear'"

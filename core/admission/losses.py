@@ -29,6 +29,7 @@ TASK_WORDS: dict[Task, str] = {
 
 def describe_dataset(facts: DatasetFacts, name: str) -> str:
     """The dataset's task in words, for messages."""
+    name = facts.label or name
     match facts.task:
         case "regression":
             return f"dataset '{name}' is a regression"

@@ -25,6 +25,7 @@ from core.components.pairs import *  # noqa: F403
 from core.components.pairs import PAIR_LOSSES
 from core.components.schedulers import *  # noqa: F403
 from core.components.schedulers import SCHEDULERS
+from core.components.upload import *  # noqa: F403
 
 LOSSES = (*REGRESSION_LOSSES, *CLASSIFICATION_LOSSES, *PAIR_LOSSES)
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ from core.components.base import (
     defined_in,
     one_of,
 )
+from core.components.upload import Upload
 
 
 class BundledDataset(Component):
@@ -196,7 +197,8 @@ class Cifar10(TorchvisionDataset):
     name: Literal["cifar10"]
 
 
-DATASETS = defined_in(__name__, Component)
+# Upload lives in its own module (with what the server resolves for it), last in the catalog as before.
+DATASETS: tuple[type[Component], ...] = (*defined_in(__name__, Component), Upload)
 if TYPE_CHECKING:
     DatasetSpec = Component
 else:

@@ -1,17 +1,14 @@
 """Jobs as clients see them: submit, read, list, cancel."""
 
-import base64
-import binascii
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from core.bounds import unstorable
-from core.errors import InvalidCursor, JobNotFound
+from core.errors import JobNotFound
+from core.repository.cursors import decode_cursor, encode_cursor
 from core.repository.events import log_event
 from core.states import ACTIVE_STATUSES, JobStatus
 from core.tables import Job, MetricChunk, MetricPoint
@@ -78,24 +75,6 @@ def get_job(session: Session, *, job_id: str, owner_id: str | None = None) -> Jo
     return job
 
 
-def _encode_cursor(job: Job) -> str:
-    raw = f"{job.created_at.isoformat()}|{job.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, job_id = raw.split("|", 1)
-        when = datetime.fromisoformat(created)
-        # Only what _encode_cursor writes: an aware time in range, and an id a job row can have.
-        if when.tzinfo is None or len(job_id) > 36 or unstorable(job_id):
-            raise ValueError("not a cursor this server issued")
-        return when.astimezone(UTC), job_id
-    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidCursor(cursor) from exc
-
-
 def list_jobs(
     session: Session, *, status: JobStatus | None, limit: int, cursor: str | None, owner_id: str | None = None
 ) -> tuple[Sequence[Job], str | None]:
@@ -106,11 +85,11 @@ def list_jobs(
     if status is not None:
         query = query.where(Job.status == status)
     if cursor is not None:
-        created, job_id = _decode_cursor(cursor)
+        created, job_id = decode_cursor(cursor)
         query = query.where(tuple_(Job.created_at, Job.id) < tuple_(created, job_id))
     jobs = session.scalars(query).all()
     if len(jobs) > limit:
-        return jobs[:limit], _encode_cursor(jobs[limit - 1])
+        return jobs[:limit], encode_cursor(jobs[limit - 1].created_at, jobs[limit - 1].id)
     return jobs, None
 
 

@@ -1,0 +1,110 @@
+"""Uploads on the real stack: streaming throughput (sha256 while writing) and the API's memory meanwhile; a
+1,000,000-row x 20-column CSV from upload to ready, with the p99 of other requests while it is parsed.
+
+`python -m benchmarks.bench_datasets [--mib 256] [--rows 1000000]`; numbers in test-artifacts/bench/datasets.json.
+"""
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from benchmarks.harness import console, write_results
+from benchmarks.stack import bench_stack, percentile
+from tests.e2e.stack import Stack
+
+CHUNK = 1 << 20
+
+
+def _rss_peak_mib(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _upload(stack: Stack, path: Path, timeout: float = 600) -> tuple[httpx.Response, float]:
+    started = time.perf_counter()
+    with path.open("rb") as file:
+        response = stack.http.post("/datasets", files={"file": (path.name, file)}, timeout=timeout)
+    return response, time.perf_counter() - started
+
+
+def streaming(stack: Stack, workdir: Path, mib: int) -> dict[str, Any]:
+    """A file of MIB random MiB in a format the server refuses after receiving it: the time is the stream, the hash
+    and the write (nothing is parsed or kept)."""
+    blob = workdir / "blob.bin"
+    with blob.open("wb") as out:
+        for _ in range(mib):
+            out.write(os.urandom(CHUNK))
+    api = stack.processes[0].pid
+    before = _rss_peak_mib(api)
+    response, seconds = _upload(stack, blob)
+    assert response.status_code == 415, response.text
+    return {
+        "mib": mib,
+        "seconds": seconds,
+        "mb_per_s": mib * CHUNK / 1e6 / seconds,
+        "api_peak_rss_growth_mib": _rss_peak_mib(api) - before,
+    }
+
+
+def big_csv(stack: Stack, workdir: Path, rows: int) -> dict[str, Any]:
+    """ROWS x 20 numbers from upload to ready, with GET /datasets polled meanwhile."""
+    rng = np.random.default_rng(0)
+    columns = {f"f{i}": rng.normal(size=rows).round(4) for i in range(19)} | {"y": rng.integers(0, 3, rows)}
+    path = workdir / "big.csv"
+    pacsv.write_csv(pa.table(columns), path)
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def poll() -> None:
+        with httpx.Client(base_url=stack.url, headers={"Authorization": f"Bearer {stack.key}"}) as other:
+            while not done.is_set():
+                started = time.perf_counter()
+                other.get("/datasets", params={"limit": 5})
+                latencies.append(time.perf_counter() - started)
+                time.sleep(0.02)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        response, seconds = _upload(stack, path)
+    finally:
+        done.set()
+        poller.join()
+    assert response.status_code == 201, response.text
+    return {
+        "rows": rows,
+        "mb": path.stat().st_size / 1e6,
+        "upload_to_ready_seconds": seconds,
+        "other_requests": len(latencies),
+        "other_p50_ms": percentile(latencies, 0.5) * 1000,
+        "other_p99_ms": percentile(latencies, 0.99) * 1000,
+    }
+
+
+def main() -> None:
+    """Run both measurements and print them."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--mib", type=int, default=256)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    env = {"GRADYARD_MAX_UPLOAD_BYTES": str(4 << 30), "GRADYARD_MAX_DATASET_BYTES_PER_USER": str(8 << 30)}
+    with tempfile.TemporaryDirectory(prefix="gradyard-bench-data-") as tmp, bench_stack(env=env) as stack:
+        results = {"streaming": streaming(stack, Path(tmp), args.mib), "csv": big_csv(stack, Path(tmp), args.rows)}
+    console().print_json(data=results)
+    write_results("datasets", results)
+
+
+if __name__ == "__main__":
+    main()
