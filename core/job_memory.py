@@ -74,8 +74,11 @@ def _data_bytes(spec: JobSpec, facts: DatasetFacts) -> int:
             per_value = DRAW_NOISE_AND_SUM_BYTES_PER_VALUE
         case _:
             per_value = DRAW_AND_SPLIT_BYTES_PER_VALUE
-    targets = facts.n_samples * max(facts.n_classes, 1) * 8  # at most one float64 per class and sample
-    return values * per_value + targets
+    # Targets: at most one float64 per class and sample, drawn, split and converted (3 x 8 bytes); and the shuffled
+    # order with the split's two index arrays (int64, 2 x 8 bytes a sample).
+    targets = facts.n_samples * max(facts.n_classes, 1) * 24
+    indices = facts.n_samples * 16
+    return values * per_value + targets + indices
 
 
 def _resnet18_values(spec: ResNet18, shape: tuple[int, ...]) -> int:

@@ -1,9 +1,10 @@
 """The dataset component of a job on an uploaded dataset; the server pins what it resolved (the hash, the columns)."""
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.bounds import INT_MAX
 from core.components.base import Component, Inputs, Normalize, NormalizeField, Task, ValFraction
 
 
@@ -13,9 +14,9 @@ class ResolvedColumn(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
-    index: int
+    index: int = Field(ge=0, le=INT_MAX)
     dtype: Literal["number", "boolean", "category"]
-    width: int = 1  # inputs it becomes (categories: one per category, one-hot)
+    width: int = Field(default=1, ge=1, le=INT_MAX)  # inputs it becomes (categories: one per category, one-hot)
 
 
 class ResolvedUpload(BaseModel):
@@ -28,9 +29,9 @@ class ResolvedUpload(BaseModel):
     format: str
     task: Task
     inputs: Inputs
-    input_shape: list[int]
-    rows: int
-    n_classes: int = 0
+    input_shape: list[Annotated[int, Field(ge=1, le=INT_MAX)]]
+    rows: int = Field(ge=0, le=INT_MAX)
+    n_classes: int = Field(default=0, ge=0, le=INT_MAX)
     classes: list[str] = []
     features: list[ResolvedColumn] = []  # tables only
     target: ResolvedColumn | None = None  # tables only

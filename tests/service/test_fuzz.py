@@ -46,6 +46,7 @@ def fuzz_settings(examples: int) -> settings:
 def fuzzed_app(configured: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FastAPI]:
     # Room for every generated request: the quota and rate limit have their own tests.
     monkeypatch.setenv("GRADYARD_RATE_LIMIT_PER_MINUTE", "100000")
+    monkeypatch.setenv("GRADYARD_AUTH_FAILURES_PER_MINUTE", "100000")  # the keyless cases: their limit has its test
     monkeypatch.setenv("GRADYARD_MAX_ACTIVE_JOBS_PER_USER", "100000")
     monkeypatch.setenv("GRADYARD_STREAM_POLL_SECONDS", "0.05")
     get_settings.cache_clear()

@@ -169,7 +169,7 @@ BOMBS = [
     (
         {"dataset": {"name": "synthetic_regression", "n_samples": 1_000_000, "n_features": 4096}, "loss": "mse"},
         ["body", "dataset"],
-        "this job needs about 61.05 GiB of memory, 53.05 GiB above this server's limit of 8.00 GiB per job",
+        "this job needs about 61.08 GiB of memory, 53.08 GiB above this server's limit of 8.00 GiB per job",
     ),
     (
         {
@@ -177,7 +177,7 @@ BOMBS = [
             "loss": "bce_with_logits",
         },
         ["body", "dataset"],
-        "this job needs about 61.79 GiB of memory",
+        "this job needs about 63.30 GiB of memory",
     ),
     (
         {
@@ -186,12 +186,12 @@ BOMBS = [
             "loss": "cross_entropy",
         },
         ["body", "dataset"],
-        "this job needs about 30.77 GiB of memory",
+        "this job needs about 30.84 GiB of memory",
     ),
     (
         {"dataset": "cifar10", "model": "resnet18", "loss": "cross_entropy", "batch_size": 65_536},
         ["body", "batch_size"],
-        "this job needs about 808.72 GiB of memory",
+        "this job needs about 808.73 GiB of memory",
     ),
 ]
 

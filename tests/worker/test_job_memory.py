@@ -91,15 +91,20 @@ def test_the_optimizer_state_copies_match_torch_after_a_step(optimizer: Any) -> 
 
 def _peak_bytes_of_loading(spec: JobSpec) -> int:
     """How much a fresh process's peak resident memory grows while it loads the dataset."""
+    # The peak of this process's own memory (VmHWM), not ru_maxrss, which a child inherits from the process that
+    # forked it (the test runner, often larger than the load measured here).
     script = (
-        "import json, resource, sys\n"
+        "import json, sys\n"
         "import torch\n"
         "from core.spec import JobSpec\n"
         "from worker.data import load_data\n"
+        "def peak():\n"
+        "    line = next(l for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
+        "    return int(line.split()[1]) * 1024\n"
         "spec = JobSpec.model_validate_json(sys.argv[1])\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "before = peak()\n"
         "load_data(spec.dataset, seed=0, device=torch.device('cpu'))\n"
-        "print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024))\n"
+        "print(json.dumps(peak() - before))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script, spec.model_dump_json()], capture_output=True, text=True, check=True

@@ -43,6 +43,9 @@ def test_the_worker_warms_up_before_it_takes_jobs(monkeypatch: pytest.MonkeyPatc
     calls: list[str] = []
 
     class App:
+        def __init__(self, **_: Any) -> None:
+            pass
+
         def worker_main(self, argv: list[str]) -> None:
             calls.append("worker_main " + " ".join(a for a in argv if a.startswith("--pool")))
 
@@ -56,9 +59,17 @@ def test_the_worker_warms_up_before_it_takes_jobs(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(worker.main, "create_worker_app", App)
     monkeypatch.setattr(worker.main, "Reconciler", Reconciler)
     monkeypatch.setattr(worker.main, "warm_up", lambda: calls.append("warm_up"))
+
+    def take_slot(_: Any) -> tuple[None, dict[str, Any]]:
+        calls.append("slot")
+        return None, {}
+
+    monkeypatch.setattr(worker.main, "take_slot", take_slot)
+    monkeypatch.setattr(worker.main, "end_previous_life", lambda *_: calls.append("previous life"))
     worker.main.run_worker()
-    # The solo pool runs every job in this process, so what warm_up readied here is what the jobs find.
-    assert calls == ["reconciler", "warm_up", "worker_main --pool=solo"]
+    # The slot's last job is dealt with before anything else; the solo pool runs every job in this process, so what
+    # warm_up readied here is what the jobs find.
+    assert calls == ["slot", "previous life", "reconciler", "warm_up", "worker_main --pool=solo"]
 
 
 @pytest.mark.gpu
