@@ -255,12 +255,18 @@ def table_csv(rows: int, *, gaps: int = 0, tag: str = "") -> bytes:
 def test_upload_a_csv_with_progress_then_read_its_schema(page: Page, live_stack: Stack) -> None:
     page.goto("/#/datasets")
     expect(page.locator("nav a.active")).to_have_text("Datasets")
+    page.set_input_files("#upload-file", files=[{"name": "header.csv", "mimeType": "text/csv", "buffer": b"a,b\n"}])
+    page.click("#upload-submit")  # refused: the API's reason is shown, naming the file
+    expect(page.locator("#upload-problem")).to_contain_text("header.csv", timeout=20_000)
     name = f"readings-{time.time_ns()}.csv"
     page.set_input_files(
         "#upload-file", files=[{"name": name, "mimeType": "text/csv", "buffer": table_csv(40, gaps=2)}]
     )
-    page.click("#upload-submit")
+    with page.expect_request(lambda request: request.method == "POST" and request.url.endswith("/datasets")) as sent:
+        page.click("#upload-submit")
+    assert sent.value.all_headers().get("authorization") == f"Bearer {live_stack.key}"
     expect(page.locator("#upload-state")).to_have_text(f"stored: {name}, 40 rows", timeout=20_000)
+    expect(page.locator("#upload-problem")).to_have_text("")  # the earlier refusal is cleared
     assert page.locator("#upload-progress").get_attribute("data-percent") == "100"
     (dataset,) = [d for d in live_stack.http.get("/datasets").json()["items"] if d["name"] == name]
     row = page.locator(f'tr[data-dataset-id="{dataset["id"]}"]')
@@ -299,6 +305,9 @@ def test_train_on_an_upload_chosen_in_the_submit_form(page: Page, live_stack: St
     page.goto("/#/submit")
     page.select_option("#f-dataset", "upload")
     page.select_option("#f-dataset-id", label=name)  # by its name; the id is what is sent
+    expect(page.locator("#f-dataset-target option")).to_have_text(
+        ["default (label)", "x1 (number)", "x2 (number)", "colour (category)", "label (category)"]
+    )
     page.select_option("#f-dataset-target", "label")
     page.fill("#f-dataset-val_fraction", "0.25")
     page.select_option("#f-model", "mlp")
