@@ -33,6 +33,14 @@ export function jobPath(id, rest = "") {
   return `/jobs/${encodeURIComponent(id)}${rest}`;
 }
 
+// Dataset ids are the server's UUIDs too: the same rule keeps a crafted #/datasets/ link from steering a request.
+export const DATASET_ID = JOB_ID;
+
+export function datasetPath(id) {
+  if (!DATASET_ID.test(id)) throw new ApiError(404, { detail: `'${id}' is not a dataset id` });
+  return `/datasets/${encodeURIComponent(id)}`;
+}
+
 // The last line of defence: a request with the user's key goes only to an API path, never one that climbs.
 function checkPath(path) {
   const route = path.split("?")[0];
@@ -75,4 +83,32 @@ export async function download(path, filename) {
   const link = Object.assign(document.createElement("a"), { href: url, download: filename });
   link.click();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// A file upload (POST /datasets, multipart) through XMLHttpRequest: fetch reports no upload progress.
+// onProgress(sent, total) follows the body; resolves with the stored dataset, rejects with ApiError.
+export function upload(path, form, onProgress) {
+  checkPath(path);
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    for (const [name, value] of Object.entries(headers({ Accept: "application/json" }))) xhr.setRequestHeader(name, value);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(event.loaded, event.total);
+    });
+    xhr.addEventListener("load", () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = { detail: xhr.responseText };
+      }
+      if (xhr.status === 401) window.dispatchEvent(new CustomEvent("gradyard:unauthorized"));
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(new ApiError(xhr.status, data || {}));
+    });
+    // A refused body (413 mid-stream) can end the connection before an answer is read: say so, not "undefined".
+    xhr.addEventListener("error", () => reject(new ApiError(0, { detail: "the upload was cut off (network error)" })));
+    xhr.send(form);
+  });
 }

@@ -1,7 +1,10 @@
-// The dashboard's router: #/ jobs, #/jobs/<id> one job, #/compare?jobs=..&metric=.., #/submit.
-import { JOB_ID, getKey, setKey } from "./api.js";
+// The dashboard's router: #/ jobs, #/jobs/<id> one job, #/compare?jobs=..&metric=.., #/submit?dataset=..,
+// #/datasets, #/datasets/<id> one dataset.
+import { DATASET_ID, JOB_ID, getKey, setKey } from "./api.js";
 import { el } from "./dom.js";
 import * as compareView from "./views/compare.js";
+import * as datasetView from "./views/dataset.js";
+import * as datasetsView from "./views/datasets.js";
 import * as jobView from "./views/job.js";
 import * as jobsView from "./views/jobs.js";
 import * as submitView from "./views/submit.js";
@@ -10,11 +13,12 @@ const view = document.getElementById("view");
 const banner = document.getElementById("banner");
 let cleanup = () => {};
 
-// The id in a #/jobs/<id> link, or null when it is not one (a crafted link must not steer a keyed request).
-function decodeId(raw) {
+// The id in a #/jobs/<id> or #/datasets/<id> link, or null when it is not one (a crafted link must not steer a
+// keyed request).
+function decodeId(raw, pattern = JOB_ID) {
   try {
     const id = decodeURIComponent(raw);
-    return JOB_ID.test(id) ? id : null;
+    return pattern.test(id) ? id : null;
   } catch {
     return null;
   }
@@ -29,8 +33,15 @@ function route() {
     if (id === null) return { name: "jobs", render: (root) => root.append(el("p", { class: "problem" }, "That link does not name a job.")) };
     return { name: "jobs", render: (root) => jobView.render(root, id) };
   }
+  const dataset = path.match(/^\/datasets\/([^/]+)$/);
+  if (dataset) {
+    const id = decodeId(dataset[1], DATASET_ID);
+    if (id === null) return { name: "datasets", render: (root) => root.append(el("p", { class: "problem" }, "That link does not name a dataset.")) };
+    return { name: "datasets", render: (root) => datasetView.render(root, id) };
+  }
+  if (path === "/datasets") return { name: "datasets", render: (root) => datasetsView.render(root) };
   if (path === "/compare") return { name: "compare", render: (root) => compareView.render(root, params) };
-  if (path === "/submit") return { name: "submit", render: (root) => submitView.render(root) };
+  if (path === "/submit") return { name: "submit", render: (root) => submitView.render(root, params) };
   return { name: "jobs", render: (root) => jobsView.render(root, params) };
 }
 

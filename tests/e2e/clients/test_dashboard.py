@@ -241,3 +241,96 @@ def test_the_api_docs_render_with_no_internet(browser: Browser, live_stack: Stac
     assert outside == []
     # ReDoc's "powered by" logo is the one thing it would fetch from its CDN: the CSP stops it (the logo hides itself).
     assert [text for text in refused if "https://cdn.redoc.ly/redoc/logo-mini.svg" not in text] == []
+
+
+def table_csv(rows: int, *, gaps: int = 0, tag: str = "") -> bytes:
+    """A small binary-classification table; `gaps` empty x2 cells; `tag` makes the bytes (and so the upload) new."""
+    lines = ["x1,x2,colour,label"]
+    for i in range(rows):
+        x2 = "" if i < gaps else str((i * 7) % 10)
+        lines.append(f"{i / 4}{tag},{x2},{['red', 'green', 'blue'][i % 3]},{'yes' if i % 2 else 'no'}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_upload_a_csv_with_progress_then_read_its_schema(page: Page, live_stack: Stack) -> None:
+    page.goto("/#/datasets")
+    expect(page.locator("nav a.active")).to_have_text("Datasets")
+    page.set_input_files("#upload-file", files=[{"name": "header.csv", "mimeType": "text/csv", "buffer": b"a,b\n"}])
+    page.click("#upload-submit")  # refused: the API's reason is shown, naming the file
+    expect(page.locator("#upload-problem")).to_contain_text("header.csv", timeout=20_000)
+    name = f"readings-{time.time_ns()}.csv"
+    page.set_input_files(
+        "#upload-file", files=[{"name": name, "mimeType": "text/csv", "buffer": table_csv(40, gaps=2)}]
+    )
+    with page.expect_request(lambda request: request.method == "POST" and request.url.endswith("/datasets")) as sent:
+        page.click("#upload-submit")
+    assert sent.value.all_headers().get("authorization") == f"Bearer {live_stack.key}"
+    expect(page.locator("#upload-state")).to_have_text(f"stored: {name}, 40 rows", timeout=20_000)
+    expect(page.locator("#upload-problem")).to_have_text("")  # the earlier refusal is cleared
+    assert page.locator("#upload-progress").get_attribute("data-percent") == "100"
+    (dataset,) = [d for d in live_stack.http.get("/datasets").json()["items"] if d["name"] == name]
+    row = page.locator(f'tr[data-dataset-id="{dataset["id"]}"]')
+    cells = [text.strip() for text in row.locator("td").all_inner_texts()]
+    assert cells[:5] == [name, "csv", "40", "binary_classification", "label"], cells
+    screenshot(page, "datasets.png")
+
+    row.locator("a").click()
+    page.wait_for_url(f"**/#/datasets/{dataset['id']}")
+    expect(page.locator("#dataset-columns tbody tr")).to_have_count(4)
+    columns = [
+        [text.strip() for text in tr.locator("td").all_inner_texts()][:4]
+        for tr in page.locator("#dataset-columns tbody tr").all()
+    ]
+    assert columns == [
+        ["x1", "number", "0", "feature"],
+        ["x2", "number", "2", "feature"],  # the two empty cells, counted
+        ["colour", "category", "0", "feature"],
+        ["label", "category", "0", "target"],
+    ]
+    expect(page.locator("#dataset-classes")).to_have_text("no, yes")
+    expect(page.locator('[data-fact="rows"]')).to_have_text("40")
+    expect(page.locator("#dataset-preview tbody tr")).to_have_count(10)
+    first = [text.strip() for text in page.locator("#dataset-preview tbody tr").first.locator("td").all_inner_texts()]
+    assert first == ["0", "\u2013", "red", "no"]  # the first row, its missing x2 shown as a dash
+    screenshot(page, "dataset.png")
+    page.click("text=Train on it")  # the submit form starts on this dataset
+    expect(page.locator("#f-dataset")).to_have_value("upload")
+    expect(page.locator("#f-dataset-id")).to_have_value(dataset["id"])
+
+
+def test_train_on_an_upload_chosen_in_the_submit_form(page: Page, live_stack: Stack) -> None:
+    name = f"form-table-{time.time_ns()}.csv"
+    uploaded = live_stack.http.post("/datasets", files={"file": (name, table_csv(60), "text/csv")})
+    assert uploaded.status_code == 201, uploaded.text
+    page.goto("/#/submit")
+    page.select_option("#f-dataset", "upload")
+    page.select_option("#f-dataset-id", label=name)  # by its name; the id is what is sent
+    expect(page.locator("#f-dataset-target option")).to_have_text(
+        ["default (label)", "x1 (number)", "x2 (number)", "colour (category)", "label (category)"]
+    )
+    page.select_option("#f-dataset-target", "label")
+    page.fill("#f-dataset-val_fraction", "0.25")
+    page.select_option("#f-model", "mlp")
+    page.select_option("#f-loss", "cross_entropy")
+    page.select_option("#f-optimizer", "adam")
+    page.fill("#f-epochs", "5")
+    page.fill("#f-name", "form-upload")
+    page.click("#submit-job")
+    page.wait_for_url("**/#/jobs/*")
+    job = live_stack.wait(page.url.rsplit("/", 1)[1])
+    assert job["status"] == "succeeded", job.get("error")
+    dataset = job["spec"]["dataset"]
+    assert (dataset["id"], dataset["target"], dataset["val_fraction"]) == (uploaded.json()["id"], "label", 0.25)
+    assert dataset["resolved"]["rows"] == 60 and dataset["resolved"]["classes"] == ["no", "yes"]
+    expect(page.locator("h1 + .status")).to_have_text("succeeded", timeout=10_000)
+
+
+@pytest.mark.parametrize("link", ["#/datasets/..%2F..%2Fcatalog", "#/datasets/..%2Fkeys", "#/datasets/%2e%2e"])
+def test_a_crafted_datasets_link_fetches_nothing(page: Page, live_stack: Stack, link: str) -> None:
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url.removeprefix(live_stack.url)))
+    page.goto("/" + link)
+    page.wait_for_load_state("networkidle")
+    keyed = [path for path in sent if path.startswith("/") and not path.startswith(("/static/", "/#")) and path != "/"]
+    assert keyed == []
+    expect(page.locator("#view")).to_contain_text("That link does not name a dataset.")

@@ -6,7 +6,63 @@ import { SchemaField } from "../fields.js";
 
 const KINDS = [["dataset", "datasets"], ["model", "models"], ["loss", "losses"], ["optimizer", "optimizers"], ["scheduler", "schedulers"]];
 
-function componentSection(kind, entries, onChange) {
+// A select standing in for a schema field, with the same face (loc, element, read, setError) so that the API's
+// errors land on it like on any other field.
+class ChoiceField {
+  constructor(loc, label, hint) {
+    const id = `f-${loc.join("-")}`;
+    this.loc = loc;
+    this.input = el("select", { id });
+    this.error = el("div", { class: "field-error", role: "alert" });
+    this.element = el("div", { class: "field", "data-loc": loc.join(".") },
+      el("label", { for: id }, label), this.input, el("div", { class: "hint" }, hint), this.error);
+  }
+
+  read() {
+    return this.input.value === "" ? undefined : this.input.value;
+  }
+
+  // options: [value, text] pairs; the first is chosen unless `chosen` names another.
+  setOptions(options, chosen) {
+    this.input.replaceChildren(...options.map(([value, text]) => el("option", { value }, text)));
+    if (options.some(([value]) => value === chosen)) this.input.value = chosen;
+    this.input.disabled = options.length < 2 && options[0]?.[0] === "";
+  }
+
+  setError(message) {
+    this.error.textContent = message || "";
+    this.element.classList.toggle("invalid", Boolean(message));
+  }
+}
+
+// The upload dataset's fields: the user's datasets by name (the id is what is sent), the chosen one's columns as
+// targets, then its other parameters as the schema has them ("resolved" is the server's to fill).
+function uploadFields(parameters, wanted) {
+  const idField = new ChoiceField(["dataset", "id"], "dataset", "one of your uploads (the Datasets page)");
+  const targetField = new ChoiceField(["dataset", "target"], "target", "the column to predict");
+  idField.setOptions([["", "loading your datasets…"]]);
+  targetField.setOptions([["", "the dataset's target"]]);
+  const rest = Object.entries(parameters).filter(([name]) => !["id", "target", "resolved"].includes(name))
+    .map(([name, p]) => new SchemaField(["dataset", name], name, p));
+  let datasets = [];
+
+  function showColumns() {
+    const dataset = datasets.find((d) => d.id === idField.input.value);
+    const columns = dataset ? dataset.columns.filter((c) => c.dtype !== "array") : [];
+    targetField.setOptions([["", `default (${dataset?.target ?? "none"})`],
+      ...columns.map((c) => [c.name, `${c.name} (${c.dtype})`])]);
+  }
+
+  idField.input.addEventListener("change", showColumns);
+  api("/datasets?limit=500").then(({ items }) => {
+    datasets = items;
+    idField.setOptions(items.length ? items.map((d) => [d.id, d.name]) : [["", "no uploads yet: add one on the Datasets page"]], wanted);
+    showColumns();
+  }).catch((error) => idField.setOptions([["", `cannot list datasets: ${error.message}`]]));
+  return [idField, targetField, ...rest];
+}
+
+function componentSection(kind, entries, onChange, initial) {
   const optional = kind === "scheduler";
   const select = el("select", { id: `f-${kind}`, name: kind },
     optional ? el("option", { value: "" }, "none") : "", entries.map((e) => el("option", { value: e.name }, e.name)));
@@ -17,11 +73,13 @@ function componentSection(kind, entries, onChange) {
   function fill() {
     const entry = entries.find((e) => e.name === select.value);
     description.textContent = entry ? entry.description : "No learning-rate schedule.";
-    section.fields = entry ? Object.entries(entry.parameters).map(([name, p]) => new SchemaField([kind, name], name, p)) : [];
+    if (entry?.name === "upload") section.fields = uploadFields(entry.parameters, initial?.id);
+    else section.fields = entry ? Object.entries(entry.parameters).map(([name, p]) => new SchemaField([kind, name], name, p)) : [];
     params.replaceChildren(...section.fields.map((f) => f.element));
     onChange();
   }
   select.addEventListener("change", fill);
+  if (initial) select.value = initial.name;
   section.element = el("fieldset", { "data-loc": kind }, el("legend", {}, kind),
     el("div", { class: "field", "data-loc": kind }, select, description, error), params);
   section.read = () => {
@@ -37,7 +95,9 @@ function componentSection(kind, entries, onChange) {
   return section;
 }
 
-export function render(root) {
+// params: #/submit?dataset=<id> (a dataset page's "Train on it") starts on that upload.
+export function render(root, params = new URLSearchParams()) {
+  const wanted = params.get("dataset");
   const form = el("form", { id: "submit-form", novalidate: true });
   const summary = el("div", { class: "error", id: "submit-problem", role: "alert" });
   root.append(el("h1", {}, "Submit a job"), el("p", { class: "muted" },
@@ -88,7 +148,8 @@ export function render(root) {
     try {
       const [catalog, openapi] = await Promise.all([api("/catalog"), api("/openapi.json")]);
       const properties = openapi.components.schemas.JobSpec.properties;
-      sections = KINDS.map(([kind, plural]) => componentSection(kind, catalog[plural], () => {}));
+      const initial = { dataset: wanted ? { name: "upload", id: wanted } : undefined };
+      sections = KINDS.map(([kind, plural]) => componentSection(kind, catalog[plural], () => {}, initial[kind]));
       // Every other field of the spec (epochs, batch size, seed, device, limits...), as the API's schema has them.
       const kinds = new Set(KINDS.map(([kind]) => kind));
       topFields = Object.keys(properties).filter((name) => !kinds.has(name))
