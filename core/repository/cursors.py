@@ -2,7 +2,12 @@
 
 import base64
 import binascii
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import Session
 
 from core.bounds import unstorable
 from core.errors import InvalidCursor
@@ -26,3 +31,25 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         return when.astimezone(UTC), row_id
     except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidCursor(cursor) from exc
+
+
+class _Row(Protocol):
+    created_at: datetime
+    id: str
+
+
+Row = TypeVar("Row", bound=_Row)
+
+
+def newest_first_page(
+    session: Session, query: Select[Row], *, table: Any, limit: int, cursor: str | None
+) -> tuple[Sequence[Row], str | None]:
+    """One page of a filtered query over a table with created_at and id, newest first, and the next page's cursor."""
+    query = query.order_by(table.created_at.desc(), table.id.desc()).limit(limit + 1)
+    if cursor is not None:
+        created, row_id = decode_cursor(cursor)
+        query = query.where(tuple_(table.created_at, table.id) < tuple_(created, row_id))
+    rows = session.scalars(query).all()
+    if len(rows) > limit:
+        return rows[:limit], encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id)
+    return rows, None

@@ -3,12 +3,12 @@
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.datasets.errors import DatasetNotFound
 from core.datasets.schema import DatasetSchema
-from core.repository.cursors import decode_cursor, encode_cursor
+from core.repository.cursors import newest_first_page
 from core.states import ACTIVE_STATUSES
 from core.tables import Dataset, Job
 from core.timeutil import utcnow
@@ -71,16 +71,10 @@ def list_datasets(
     session: Session, *, limit: int, cursor: str | None, owner_id: str | None = None
 ) -> tuple[Sequence[Dataset], str | None]:
     """Datasets newest first (only this owner's, when one is given), a page at a time, and the next cursor."""
-    query = select(Dataset).order_by(Dataset.created_at.desc(), Dataset.id.desc()).limit(limit + 1)
+    query = select(Dataset)
     if owner_id is not None:
         query = query.where(Dataset.owner_id == owner_id)
-    if cursor is not None:
-        created, dataset_id = decode_cursor(cursor)
-        query = query.where(tuple_(Dataset.created_at, Dataset.id) < tuple_(created, dataset_id))
-    rows = session.scalars(query).all()
-    if len(rows) > limit:
-        return rows[:limit], encode_cursor(rows[limit - 1].created_at, rows[limit - 1].id)
-    return rows, None
+    return newest_first_page(session, query, table=Dataset, limit=limit, cursor=cursor)
 
 
 def active_jobs_using(session: Session, *, dataset_id: str) -> list[str]:

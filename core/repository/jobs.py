@@ -4,11 +4,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import JobNotFound
-from core.repository.cursors import decode_cursor, encode_cursor
+from core.repository.cursors import newest_first_page
 from core.repository.events import log_event
 from core.states import ACTIVE_STATUSES, JobStatus
 from core.tables import Job, MetricChunk, MetricPoint
@@ -79,18 +79,12 @@ def list_jobs(
     session: Session, *, status: JobStatus | None, limit: int, cursor: str | None, owner_id: str | None = None
 ) -> tuple[Sequence[Job], str | None]:
     """Jobs newest first (only this owner's, when one is given), one page at a time, and the next page's cursor."""
-    query = select(Job).order_by(Job.created_at.desc(), Job.id.desc()).limit(limit + 1)
+    query = select(Job)
     if owner_id is not None:
         query = query.where(Job.owner_id == owner_id)
     if status is not None:
         query = query.where(Job.status == status)
-    if cursor is not None:
-        created, job_id = decode_cursor(cursor)
-        query = query.where(tuple_(Job.created_at, Job.id) < tuple_(created, job_id))
-    jobs = session.scalars(query).all()
-    if len(jobs) > limit:
-        return jobs[:limit], encode_cursor(jobs[limit - 1].created_at, jobs[limit - 1].id)
-    return jobs, None
+    return newest_first_page(session, query, table=Job, limit=limit, cursor=cursor)
 
 
 def request_cancel(session: Session, *, job_id: str, owner_id: str | None = None, actor: str | None = None) -> Job:
