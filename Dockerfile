@@ -17,7 +17,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     GRADYARD_DATA_DIR=/var/lib/gradyard/data \
-    GRADYARD_ARTIFACT_DIR=/var/lib/gradyard/artifacts
+    GRADYARD_ARTIFACT_DIR=/var/lib/gradyard/artifacts \
+    GRADYARD_WORKER_STATE_DIR=/var/lib/gradyard/worker
 
 # The data directories must exist in the image, owned by gradyard: a named volume mounted there copies this ownership
 # on first use, whereas a path missing from the image is created root-owned and the non-root worker could not write.
@@ -25,7 +26,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --gid 10001 gradyard \
  && useradd --uid 10001 --gid gradyard --create-home --home-dir /home/gradyard \
         --shell /usr/sbin/nologin gradyard \
- && mkdir -p /var/lib/gradyard/data /var/lib/gradyard/artifacts \
+ && mkdir -p /var/lib/gradyard/data /var/lib/gradyard/artifacts /var/lib/gradyard/worker \
  && chown -R gradyard:gradyard /var/lib/gradyard
 
 WORKDIR /app

@@ -1,5 +1,6 @@
 """Start a worker process: one Celery worker that owns one device, and the reconciler beside it."""
 
+import logging
 import os
 
 from celery import Celery
@@ -11,6 +12,8 @@ from worker.reconciler import Reconciler
 from worker.tasks import register_tasks
 from worker.warm import warm_up
 
+log = logging.getLogger(__name__)
+
 
 def create_worker_app(*, slot: Slot | None = None) -> Celery:
     """The Celery app with the training task registered."""
@@ -21,7 +24,11 @@ def create_worker_app(*, slot: Slot | None = None) -> Celery:
 
 def run_worker(*, loglevel: str = "INFO") -> None:
     """Run the worker in this process until it is stopped."""
-    slot, left = take_slot(get_settings().worker_state_dir)
+    try:
+        slot, left = take_slot(get_settings().worker_state_dir)
+    except OSError as exc:  # the worker still works without one; its lost jobs wait for the reconciler instead
+        log.warning("no worker slot (%s): a restarted worker will not hand back its job at once", exc)
+        slot, left = None, {}
     app = create_worker_app(slot=slot)
     end_previous_life(app, left)  # before the first job: the slot's last job is not left waiting for a timeout
     Reconciler(app, get_settings()).start()

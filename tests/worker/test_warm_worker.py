@@ -39,7 +39,8 @@ def test_a_cpu_worker_prepares_nothing() -> None:
     assert warm_up() is None and not torch.cuda.is_initialized()
 
 
-def test_the_worker_warms_up_before_it_takes_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("state_dir_writable", [True, False])
+def test_the_worker_warms_up_before_it_takes_jobs(monkeypatch: pytest.MonkeyPatch, state_dir_writable: bool) -> None:
     calls: list[str] = []
 
     class App:
@@ -62,6 +63,8 @@ def test_the_worker_warms_up_before_it_takes_jobs(monkeypatch: pytest.MonkeyPatc
 
     def take_slot(_: Any) -> tuple[None, dict[str, Any]]:
         calls.append("slot")
+        if not state_dir_writable:  # a read-only image: the worker runs on without a slot
+            raise PermissionError("read-only")
         return None, {}
 
     monkeypatch.setattr(worker.main, "take_slot", take_slot)
