@@ -183,6 +183,10 @@ def test_the_cli_uploads_shows_and_trains_the_example(stack: Stack) -> None:
     trained = gradyard("submit", str(files.EXAMPLES / "thermometer-csv.yaml"), "--follow", "--poll", "0.2")
     assert trained.returncode == 0, trained.stdout + trained.stderr
     assert "2.928" in trained.stdout  # train_loss, the least-squares optimum (4 significant digits)
+    images = gradyard("datasets", "upload", str(files.EXAMPLES / "digits-images.zip"))
+    assert images.returncode == 0 and "60 rows" in images.stdout, images.stdout + images.stderr
+    on_images = gradyard("submit", str(files.EXAMPLES / "digits-images.yaml"), "--follow", "--poll", "0.2")
+    assert on_images.returncode == 0, on_images.stdout + on_images.stderr  # named by sha256, it trains to the end
     assert gradyard("datasets", "rm", dataset_id).stdout.strip() == f"deleted {dataset_id}"
     refused = gradyard("datasets", "show", dataset_id)
     assert refused.returncode == 3 and f"no dataset has id '{dataset_id}'" in refused.stderr
