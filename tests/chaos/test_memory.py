@@ -2,7 +2,6 @@
 restarted self hands the job back at once instead of waiting out the heartbeat timeout. Real processes, a real
 memory cgroup, the kernel's own OOM killer."""
 
-import os
 import signal
 import time
 import uuid
@@ -113,4 +112,4 @@ def test_two_live_workers_never_share_a_slot(cluster: Cluster) -> None:
     cluster.wait_for_log("worker-1.log", "ready")
     slots = sorted(p.name for p in (cluster.workdir / "worker").iterdir())
     assert slots == ["worker-slot-0.json", "worker-slot-1.json"]
-    assert first.poll() is None and second.poll() is None and os.getpid() not in (first.pid, second.pid)
+    assert first.poll() is None and second.poll() is None  # both live, each on its own slot

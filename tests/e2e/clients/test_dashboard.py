@@ -207,12 +207,17 @@ def test_without_a_key_the_dashboard_asks_for_one_then_sends_it(keyless_page: Pa
     "link",
     ["#/jobs/..%2F..%2Fcatalog", "#/jobs/..%2Fkeys", "#/jobs/%2e%2e", "#/compare?jobs=..%2F..%2Fcatalog,x/y&metric=lr"],
 )
-def test_a_crafted_link_never_sends_the_key_elsewhere(page: Page, live_stack: Stack, link: str) -> None:
+def _api_requests_after_opening(page: Page, live_stack: Stack, link: str) -> list[str]:
+    """The paths of the API requests the page makes once it has opened this link (its own files left out)."""
     sent: list[str] = []
     page.on("request", lambda request: sent.append(request.url.removeprefix(live_stack.url)))
     page.goto("/" + link)
     page.wait_for_load_state("networkidle")
-    keyed = [path for path in sent if path.startswith("/") and not path.startswith(("/static/", "/#")) and path != "/"]
+    return [path for path in sent if path.startswith("/") and not path.startswith(("/static/", "/#")) and path != "/"]
+
+
+def test_a_crafted_link_never_sends_the_key_elsewhere(page: Page, live_stack: Stack, link: str) -> None:
+    keyed = _api_requests_after_opening(page, live_stack, link)
     # A job link fetches nothing; the compare page only its list of jobs (the bad ids dropped).
     assert all(path.startswith("/jobs?") for path in keyed), keyed
     if link.startswith("#/jobs/"):
@@ -327,10 +332,5 @@ def test_train_on_an_upload_chosen_in_the_submit_form(page: Page, live_stack: St
 
 @pytest.mark.parametrize("link", ["#/datasets/..%2F..%2Fcatalog", "#/datasets/..%2Fkeys", "#/datasets/%2e%2e"])
 def test_a_crafted_datasets_link_fetches_nothing(page: Page, live_stack: Stack, link: str) -> None:
-    sent: list[str] = []
-    page.on("request", lambda request: sent.append(request.url.removeprefix(live_stack.url)))
-    page.goto("/" + link)
-    page.wait_for_load_state("networkidle")
-    keyed = [path for path in sent if path.startswith("/") and not path.startswith(("/static/", "/#")) and path != "/"]
-    assert keyed == []
+    assert _api_requests_after_opening(page, live_stack, link) == []
     expect(page.locator("#view")).to_contain_text("That link does not name a dataset.")
