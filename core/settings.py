@@ -115,6 +115,17 @@ class Settings(BaseSettings):
     max_plot_pixels: int = Field(
         default=4_000_000, ge=30_000, description="Largest plot image, width times height in pixels (422 above it)."
     )
+    # Trained models (GET /jobs/{id}/model, POST /jobs/{id}/predict).
+    keep_checkpoints: bool = Field(
+        default=False, description="Keep a job's last checkpoint when it ends (by default only its model files stay)."
+    )
+    max_predict_rows: int = Field(default=10_000, ge=1, description="Most rows one prediction request may hold.")
+    max_predict_bytes: int = Field(
+        default=16 << 20, ge=1024, description="Largest prediction request body (413 above it)."
+    )
+    predict_cache_bytes: int = Field(
+        default=512 << 20, ge=0, description="Memory for loaded ONNX models per API process (least recently used go)."
+    )
 
     @model_validator(mode="after")
     def _embedded_broker(self) -> "Settings":

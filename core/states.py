@@ -27,3 +27,6 @@ EndReason = (
         "message_lost",
     ]
 )
+
+# A succeeded job's model files (written after the job ends, so a failed export never fails the job); None before.
+ModelStatus = Literal["exporting", "ready", "unavailable"]

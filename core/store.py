@@ -23,6 +23,19 @@ def canonical_key(sha256: str) -> str:
     return f"datasets/canonical/{sha256[:2]}/{sha256}.npz"
 
 
+def model_key(job_id: str, filename: str) -> str:
+    """Where a job's model files live (final.safetensors, best.onnx, model.json...): one folder per job."""
+    return f"models/{job_id}/{filename}"
+
+
+def model_filename(which: str, fmt: str) -> str:
+    """The file name of one set of weights in one format: final.safetensors, best.onnx."""
+    return f"{which}.{fmt}"
+
+
+MODEL_CARD = "model.json"
+
+
 class BlobWriter:
     """A file being written into the store: hashed as it streams, visible under a key only after commit."""
 
@@ -98,6 +111,19 @@ class ArtifactStore:
     def delete(self, key: str) -> None:
         """Remove a blob; a missing one is fine."""
         self._path(key).unlink(missing_ok=True)
+
+    def size(self, key: str) -> int:
+        """A blob's size in bytes (0 when missing)."""
+        path = self._path(key)
+        return path.stat().st_size if path.is_file() else 0
+
+    def delete_folder(self, prefix: str) -> None:
+        """Remove every blob under a key prefix (a job's model folder); a missing folder is fine."""
+        folder = self._path(prefix.rstrip("/"))
+        if folder.is_dir():
+            for child in folder.iterdir():
+                child.unlink(missing_ok=True)
+            folder.rmdir()
 
     def count_files(self) -> int:
         """Every file under the root, unfinished writes included (what tests count before and after a refusal)."""

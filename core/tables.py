@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from core.states import EndReason, JobStatus
+from core.states import EndReason, JobStatus, ModelStatus
 from core.timeutil import UtcDateTime, utcnow
 
 NAMING_CONVENTION = {
@@ -99,6 +99,13 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     enqueued_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    # The model files a succeeded job leaves (core.model_card): their state, and why when unavailable.
+    model_status: Mapped[ModelStatus | None] = mapped_column(String(16), default=None)
+    model_detail: Mapped[str | None] = mapped_column(Text, default=None)
+    # The job this one reruns (POST /jobs/{id}/rerun); kept as a plain id when that job is deleted.
+    rerun_of: Mapped[str | None] = mapped_column(String(36), default=None)
+    # Bytes of artifacts (checkpoints, model files) the job holds in the store.
+    bytes_held: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class JobEvent(Base):

@@ -18,6 +18,7 @@ from core.repository.lifecycle import (
     record_progress,
     rewind_history,
 )
+from core.repository.models import exporting_jobs, set_bytes_held, set_model_state
 from core.repository.points import read_metrics
 from core.repository.reconcile import queued_since, requeue_lost, running_attempt, stale_running, touch_enqueued
 from core.repository.submissions import NewJob, replay_job, store_job, withdraw_job
@@ -40,6 +41,7 @@ __all__ = [
     "count_active_jobs",
     "create_job",
     "delete_job",
+    "exporting_jobs",
     "find_job_by_idempotency_key",
     "finish_job",
     "get_job",
@@ -64,7 +66,9 @@ __all__ = [
     "revoke_key",
     "rewind_history",
     "running_attempt",
+    "set_bytes_held",
     "set_key_admin",
+    "set_model_state",
     "stale_running",
     "store_job",
     "touch_enqueued",

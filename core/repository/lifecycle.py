@@ -106,7 +106,15 @@ def finish_job(
     result = session.execute(
         update(Job)
         .where(*_owned(job_id, attempt))
-        .values(status=status, reason=reason, error=error, finished_at=now, heartbeat_at=now)
+        .values(
+            status=status,
+            reason=reason,
+            error=error,
+            finished_at=now,
+            heartbeat_at=now,
+            # A succeeded job's model files are written next, by the same worker (worker.export).
+            model_status="exporting" if status == "succeeded" else None,
+        )
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         return False

@@ -1,0 +1,28 @@
+"""A succeeded job's model files: their state (exporting, ready, unavailable) and the bytes the job holds."""
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.states import ModelStatus
+from core.tables import Job
+
+
+def set_model_state(
+    session: Session, *, job_id: str, status: ModelStatus, detail: str | None = None, bytes_held: int | None = None
+) -> bool:
+    """Record where a succeeded job's model stands; False when the job is gone or did not succeed."""
+    values: dict[str, object] = {"model_status": status, "model_detail": detail}
+    if bytes_held is not None:
+        values["bytes_held"] = bytes_held
+    result = session.execute(update(Job).where(Job.id == job_id, Job.status == "succeeded").values(**values))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def set_bytes_held(session: Session, *, job_id: str, bytes_held: int) -> None:
+    """Record the bytes of artifacts a job holds in the store."""
+    session.execute(update(Job).where(Job.id == job_id).values(bytes_held=bytes_held))
+
+
+def exporting_jobs(session: Session) -> list[str]:
+    """Jobs whose model is still marked as being exported (a reconciler checks whether their worker lives)."""
+    return list(session.scalars(select(Job.id).where(Job.model_status == "exporting")))
