@@ -59,7 +59,11 @@ def test_classifier_predictions_csv_names_the_class_and_each_probability() -> No
 
 
 def test_multilabel_predictions_join_their_labels() -> None:
-    answer = {"predictions": [["a", "c"], []], "probabilities": [[0.9, 0.1, 0.8], [0.1, 0.2, 0.3]], "classes": list("abc")}
+    answer = {
+        "predictions": [["a", "c"], []],
+        "probabilities": [[0.9, 0.1, 0.8], [0.1, 0.2, 0.3]],
+        "classes": list("abc"),
+    }
     target = io.StringIO()
     _write_predictions(answer, target)
     assert target.getvalue().splitlines()[:3] == ["row,prediction,p_a,p_b,p_c", "0,a;c,0.9,0.1,0.8", "1,,0.1,0.2,0.3"]
