@@ -44,14 +44,17 @@ function modelPanel(job, onError) {
   const short = shortId(job.id);
   const lines = [el("p", { id: "model-state" }, statusBadge(model.status), model.detail ? ` ${model.detail}` : "")];
   if (model.status === "ready") {
-    const onnx = model.onnx;
+    const file = (which, format) => model.files.find((f) => f.which === which && f.format === format);
+    const onnx = file("final", "onnx");
+    const best = file("best", "safetensors");
     lines.push(el("p", { class: "muted", id: "model-check" }, onnx
-      ? `ONNX checked against torch on ${onnx.checked_rows} rows: largest difference ${number(onnx.max_abs_diff)}`
+      ? `ONNX checked against torch: largest difference ${number(onnx.max_abs_diff)}`
       : `No ONNX file: ${model.onnx_unavailable || "it could not be exported"}`));
     const buttons = [
       el("button", { id: "download-weights", onclick: save("/model?format=safetensors", `${short}.safetensors`) }, "Weights (safetensors)"),
       onnx ? el("button", { id: "download-onnx", onclick: save("/model?format=onnx", `${short}.onnx`) }, "ONNX") : "",
-      model.best ? el("button", { id: "download-best", onclick: save("/model?format=safetensors&which=best", `${short}-best.safetensors`) }, "Best weights") : "",
+      best ? el("button", { id: "download-best", title: `best ${best.metric} ${number(best.value)} at epoch ${best.epoch}`,
+        onclick: save("/model?format=safetensors&which=best", `${short}-best.safetensors`) }, "Best weights") : "",
       el("button", { id: "download-bundle", onclick: save("/bundle", `${short}.tar.gz`) }, "Bundle (.tar.gz)"),
     ];
     lines.push(el("div", { class: "toolbar" }, buttons));
