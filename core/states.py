@@ -30,3 +30,7 @@ EndReason = (
 
 # A succeeded job's model files (written after the job ends, so a failed export never fails the job); None before.
 ModelStatus = Literal["exporting", "ready", "unavailable"]
+
+# A sweep's state: running until its last trial ends (succeeded, even when some trials failed), stopped by its owner,
+# or failed when no trial could succeed.
+SweepState = Literal["running", "succeeded", "stopped", "failed"]

@@ -144,3 +144,9 @@ def _end(param: Param, end: int) -> Any:
     if isinstance(param, Choice):
         return param.values[end]
     return param.low if end == 0 else param.high
+
+
+def stored(spec: SweepSpec) -> dict[str, Any]:
+    """The sweep as SQL keeps it: every field resolved, but the base job as sent (a trial's values then go into what
+    the client wrote, so a component named by a choice gets its own defaults, not the base's component's)."""
+    return spec.model_dump(mode="json") | {"base": spec.base.model_dump(mode="json", exclude_unset=True)}

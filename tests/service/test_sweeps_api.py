@@ -1,0 +1,143 @@
+"""Sweeps over HTTP against a real database and broker: trials are queued jobs, the controller follows their ends,
+stop cancels, another user's sweep is a 404, bad input is a 422 that stores nothing. (Trials are ended here the way
+a worker ends them, through the repository; the e2e suite trains them for real.)"""
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, update
+
+from core import repository
+from core.db import session_scope
+from core.settings import get_settings
+from core.sweeps.controller import run_pass
+from core.tables import Job, Sweep
+from service.deps import get_celery
+from tests.service.conftest import Stored, client_with_key, key_for
+
+BASE = {"dataset": "iris", "model": "mlp", "loss": "cross_entropy", "optimizer": "sgd", "epochs": 2}
+SPACE = {
+    "optimizer.lr": {"type": "log_uniform", "low": 1e-3, "high": 0.5},
+    "optimizer.momentum": {"type": "uniform", "low": 0.0, "high": 0.9},
+    "model.hidden": {"type": "choice", "values": [[16], [64, 32]]},
+}
+
+
+def body(**over: Any) -> dict[str, Any]:
+    return {
+        "name": "lr-search",
+        "base": BASE,
+        "space": SPACE,
+        "objective": {"metric": "val_accuracy", "mode": "max"},
+        "max_trials": 3,
+        "max_concurrent": 2,
+        "seed": 11,
+    } | over
+
+
+def end_trial(job_id: str, accuracy: float, status: str = "succeeded") -> None:
+    """End a queued trial as a worker would, with this last val_accuracy."""
+    with session_scope() as session:
+        attempt = repository.claim_job(session, job_id=job_id)
+        assert attempt is not None
+        summary = {"val_accuracy": {"count": 2, "last": accuracy, "min": accuracy / 2, "max": accuracy}}
+        session.execute(update(Job).where(Job.id == job_id).values(summary=summary, epoch=2))
+        repository.finish_job(session, job_id=job_id, attempt=attempt, status=status)  # type: ignore[arg-type]
+
+
+def controller_pass(sweep_id: str) -> int | None:
+    return run_pass(sweep_id, celery=get_celery(), settings=get_settings())
+
+
+def test_a_sweep_queues_trials_as_jobs_and_ends_with_the_best(client: TestClient, stored: Stored) -> None:
+    response = client.post("/sweeps", json=body())
+    assert response.status_code == 201, response.text
+    sweep = response.json()
+    assert response.headers["location"] == f"/sweeps/{sweep['id']}"
+    assert sweep["state"] == "running" and sweep["trials"] == {"queued": 2, "total": 2} and sweep["best"] is None
+    assert (stored.jobs(), stored.queued_messages()) == (2, 2)  # max_concurrent trials, each sent
+    board = client.get(f"/sweeps/{sweep['id']}/trials").json()["items"]
+    assert [row["trial"] for row in board] == [0, 1]
+    first = client.get(f"/jobs/{board[0]['job_id']}").json()
+    assert (first["sweep_id"], first["trial"], first["name"]) == (sweep["id"], 0, "lr-search #0")
+    params = first["params"]
+    assert 1e-3 <= params["optimizer.lr"] <= 0.5 and 0 <= params["optimizer.momentum"] <= 0.9
+    assert first["spec"]["optimizer"]["lr"] == params["optimizer.lr"]
+    assert first["spec"]["model"]["hidden"] == params["model.hidden"]
+
+    end_trial(board[0]["job_id"], 0.7)
+    assert controller_pass(sweep["id"]) == 1  # its place goes to trial 2, the last of max_trials
+    end_trial(board[1]["job_id"], 0.9)
+    assert controller_pass(sweep["id"]) == 0
+    third = client.get(f"/sweeps/{sweep['id']}/trials").json()["items"][-1]
+    assert (third["trial"], third["status"]) == (2, "queued")
+    end_trial(third["job_id"], 0.8)
+    controller_pass(sweep["id"])
+
+    done = client.get(f"/sweeps/{sweep['id']}").json()
+    assert done["state"] == "succeeded" and done["finished_at"] is not None
+    assert done["trials"] == {"succeeded": 3, "total": 3}
+    assert done["best"]["job_id"] == board[1]["job_id"] and done["best"]["value"] == 0.9
+    ranked = client.get(f"/sweeps/{sweep['id']}/trials").json()["items"]
+    assert [(row["trial"], row["value"]) for row in ranked] == [(1, 0.9), (2, 0.8), (0, 0.7)]
+    assert controller_pass(sweep["id"]) is None  # an ended sweep takes no lease and starts nothing
+
+
+def test_the_same_seed_asks_the_same_first_trials(client: TestClient) -> None:
+    a, b = (client.post("/sweeps", json=body(max_concurrent=1)).json()["id"] for _ in range(2))
+    first = [client.get(f"/sweeps/{s}/trials").json()["items"][0]["params"] for s in (a, b)]
+    assert first[0] == first[1]
+
+
+def test_trials_count_against_the_quota_and_the_sweep_waits(client: TestClient, stored: Stored) -> None:
+    limit = get_settings().max_active_jobs_per_user
+    response = client.post("/sweeps", json=body(max_trials=limit + 2, max_concurrent=limit + 2))
+    sweep = response.json()
+    assert response.status_code == 201 and sweep["trials"]["total"] == limit and sweep["state"] == "running"
+    assert client.post("/jobs", json=BASE).status_code == 429  # the owner's quota is the trials'
+    first = client.get(f"/sweeps/{sweep['id']}/trials").json()["items"][0]
+    end_trial(first["job_id"], 0.5)
+    assert controller_pass(sweep["id"]) == 1  # room again: the sweep carries on
+    assert stored.jobs() == limit + 1
+
+
+def test_stop_cancels_queued_trials_and_starts_no_more(client: TestClient) -> None:
+    sweep = client.post("/sweeps", json=body()).json()
+    response = client.post(f"/sweeps/{sweep['id']}/stop")
+    assert response.status_code == 202
+    stopped = response.json()
+    assert stopped["state"] == "stopped" and stopped["trials"] == {"cancelled": 2, "total": 2}
+    assert controller_pass(sweep["id"]) is None
+    assert client.post(f"/sweeps/{sweep['id']}/stop").json()["state"] == "stopped"  # idempotent
+
+
+def test_another_users_sweep_is_not_found(app: FastAPI, client: TestClient) -> None:
+    sweep = client.post("/sweeps", json=body()).json()
+    bob = client_with_key(app, key_for("bob"))
+    for method, path in [("get", ""), ("get", "/trials"), ("post", "/stop")]:
+        response = getattr(bob, method)(f"/sweeps/{sweep['id']}{path}")
+        assert response.status_code == 404, path
+        assert response.json()["detail"] == f"no sweep has id '{sweep['id']}'"
+    assert bob.get("/sweeps").json() == {"items": []}
+    assert [s["id"] for s in client.get("/sweeps").json()["items"]] == [sweep["id"]]
+
+
+def test_bad_input_is_refused_naming_the_key_and_stores_nothing(client: TestClient, stored: Stored) -> None:
+    space = SPACE | {"optimizer.colour": {"type": "choice", "values": [1, 2]}}
+    response = client.post("/sweeps", json=body(space=space))
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {
+            "loc": ["body", "space", "optimizer.colour"],
+            "msg": "'optimizer.colour' is not a path in the job spec",
+            "type": "sweep_unknown_path",
+        }
+    ]
+    response = client.post("/sweeps", json=body(space={"optimizer.lr": {"type": "log_uniform", "low": 0, "high": 1}}))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["body", "space", "optimizer.lr", "log_uniform", "low"]
+    assert client.post("/sweeps", json=body(max_concurrent=0)).status_code == 422
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(Sweep)) == 0
+    assert (stored.jobs(), stored.queued_messages()) == (0, 0)
