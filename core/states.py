@@ -25,6 +25,7 @@ EndReason = (
         "error",
         "worker_lost",
         "message_lost",
+        "pruned",  # a sweep's pruner stopped the trial: it ends succeeded, at the epoch it reached
     ]
 )
 

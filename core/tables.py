@@ -138,6 +138,17 @@ class Sweep(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
+class SweepReport(Base):
+    """A trial's objective at the end of one epoch, as the pruner judges it (the first report of an epoch stays: a
+    trial resumed after a lost worker re-runs its epochs to the same values)."""
+
+    __tablename__ = "sweep_report"
+
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("job.id", ondelete="CASCADE"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: not finite
+
+
 class JobEvent(Base):
     """One transition in a job's state log: queued, running attempt N, requeued, ended; with its time and reason."""
 

@@ -38,6 +38,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sweep")),
     )
     op.create_index("ix_sweep_owner_id_created_at_id", "sweep", ["owner_id", "created_at", "id"])
+    op.create_table(
+        "sweep_report",
+        sa.Column("job_id", sa.String(length=36), nullable=False),
+        sa.Column("epoch", sa.Integer(), nullable=False),
+        sa.Column("value", sa.Float(), nullable=True),
+        sa.ForeignKeyConstraint(["job_id"], ["job.id"], name=op.f("fk_sweep_report_job_id_job"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("job_id", "epoch", name=op.f("pk_sweep_report")),
+    )
     with op.batch_alter_table("job") as batch:
         batch.add_column(sa.Column("sweep_id", sa.String(length=36), nullable=True))
         batch.add_column(sa.Column("trial", sa.Integer(), nullable=True))
@@ -53,5 +61,6 @@ def downgrade() -> None:
         batch.drop_column("params")
         batch.drop_column("trial")
         batch.drop_column("sweep_id")
+    op.drop_table("sweep_report")
     op.drop_index("ix_sweep_owner_id_created_at_id", table_name="sweep")
     op.drop_table("sweep")

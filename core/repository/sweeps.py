@@ -3,19 +3,33 @@ within its owner's quota. A trial is an ordinary job row with sweep_id, trial an
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.errors import SweepNotFound
 from core.repository.jobs import count_active_jobs, create_job, request_cancel
 from core.repository.submissions import NewJob
 from core.repository.users import lock_user_for_submit
-from core.states import ACTIVE_STATUSES, SweepState
-from core.tables import Job, Sweep
+from core.states import ACTIVE_STATUSES, JobStatus, SweepState
+from core.tables import Job, Sweep, SweepReport
 from core.timeutil import utcnow
+
+
+@dataclass(frozen=True)
+class Row:
+    """One report of one trial (epoch and value None: a trial with no report yet)."""
+
+    trial: int | None
+    job_id: str
+    status: JobStatus
+    reason: str | None
+    epoch: int | None
+    value: float | None
 
 
 def create_sweep(
@@ -160,3 +174,26 @@ def stop_sweep(session: Session, *, sweep_id: str, owner_id: str | None, actor: 
 def sweep_of_job(session: Session, *, job_id: str) -> str | None:
     """The sweep a job is a trial of, if any."""
     return session.scalar(select(Job.sweep_id).where(Job.id == job_id))
+
+
+def report_and_read(session: Session, *, job_id: str, sweep_id: str, epoch: int, value: float | None) -> list[Row]:
+    """Store a trial's objective at an epoch's end (the first report of an epoch stays) and read every report and
+    state of the sweep's trials: the pruner's whole input, in one transaction."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(SweepReport) if dialect == "postgresql" else sqlite.insert(SweepReport)
+    session.execute(insert.values(job_id=job_id, epoch=epoch, value=value).on_conflict_do_nothing())
+    rows = sweep_reports(session, sweep_id=sweep_id)
+    session.commit()
+    return rows
+
+
+def sweep_reports(session: Session, *, sweep_id: str) -> list[Row]:
+    """Every trial of the sweep with its reports: (trial, job id, status, reason, epoch, value), the epoch and value
+    None for a trial with no report yet; by trial and epoch."""
+    query = (
+        select(Job.trial, Job.id, Job.status, Job.reason, SweepReport.epoch, SweepReport.value)
+        .outerjoin(SweepReport, SweepReport.job_id == Job.id)
+        .where(Job.sweep_id == sweep_id)
+        .order_by(Job.trial, SweepReport.epoch)
+    )
+    return [Row(*row) for row in session.execute(query)]
