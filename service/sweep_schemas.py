@@ -70,7 +70,8 @@ class TrialOut(BaseModel):
 
 
 class TrialList(BaseModel):
-    """A sweep's trials, best first: complete ones by value, then the active, then the rest, each by number."""
+    """A sweep's trials, best first: complete ones by value, then the pruned by value, then the active, then the
+    rest, each by number."""
 
     sweep_id: str
     items: list[TrialOut]
@@ -94,8 +95,8 @@ def leaderboard(sweep: Sweep, jobs: Sequence[Job]) -> TrialList:
     ]
 
     def rank(row: TrialOut) -> tuple[int, float, int]:
-        if row.value is not None:
-            return 0, sign * row.value, row.trial
-        return (1 if row.status in ("queued", "running") else 2), 0.0, row.trial
+        if row.value is not None:  # complete trials first, then the pruned (judged on fewer epochs)
+            return (1 if row.reason == "pruned" else 0), sign * row.value, row.trial
+        return (2 if row.status in ("queued", "running") else 3), 0.0, row.trial
 
     return TrialList(sweep_id=sweep.id, items=sorted(rows, key=rank))

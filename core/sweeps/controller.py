@@ -44,14 +44,31 @@ def trial_value(job: Job, spec: SweepSpec) -> float | None:
 def _outcome(job: Job) -> TrialOutcome:
     if job.status in ACTIVE_STATUSES:
         return "active"
-    return "complete" if job.status == "succeeded" else "failed"
+    if job.status == "succeeded":
+        return "pruned" if job.reason == "pruned" else "complete"
+    return "failed"
 
 
-def past_trials(jobs: list[Job], spec: SweepSpec) -> list[PastTrial]:
-    """The trials as the study needs them."""
+def past_trials(
+    jobs: list[Job], spec: SweepSpec, reports: dict[str, dict[int, float]] | None = None
+) -> list[PastTrial]:
+    """The trials as the study needs them, with their reported objective by epoch (pruned ones are judged on it)."""
+    reports = reports or {}
     return [
-        PastTrial(int(job.trial or 0), dict(job.params or {}), _outcome(job), trial_value(job, spec)) for job in jobs
+        PastTrial(
+            int(job.trial or 0), dict(job.params or {}), _outcome(job), trial_value(job, spec), reports.get(job.id, {})
+        )
+        for job in jobs
     ]
+
+
+def _reports(session: Session, sweep_id: str) -> dict[str, dict[int, float]]:
+    """Each trial's finite reports, by job id."""
+    found: dict[str, dict[int, float]] = {}
+    for row in sweeps_sql.sweep_reports(session, sweep_id=sweep_id):
+        if row.epoch is not None and row.value is not None:
+            found.setdefault(row.job_id, {})[row.epoch] = row.value
+    return found
 
 
 def best_trial(past: list[PastTrial], jobs: list[Job], spec: SweepSpec) -> tuple[str | None, float | None]:
@@ -77,7 +94,7 @@ def _launch(
     session: Session, sweep: Sweep, spec: SweepSpec, jobs: list[Job], celery: Celery, settings: Settings
 ) -> int:
     """Ask, store and send new trials while the sweep has room (max_concurrent, its owner's quota); how many."""
-    study = rebuild(spec, past_trials(jobs, spec))
+    study = rebuild(spec, past_trials(jobs, spec, _reports(session, sweep.id)))
     active = sum(1 for job in jobs if job.status in ACTIVE_STATUSES)
     sent = 0
     while active + sent < spec.max_concurrent and sweep.trials_created < trial_budget(spec):

@@ -3,7 +3,7 @@ of it. No Optuna storage: SQL holds every trial (as a job row), so a new control
 had, and asks the same (the sampler's seed comes from the sweep's seed and the trial's number)."""
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import optuna
@@ -13,7 +13,7 @@ from optuna.trial import TrialState, create_trial
 from core.sweeps.space import Choice, Const, IntRange, LogUniform, Param, SweepSpec, Uniform, grid_points
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)  # a sweep's log is its trials' state log, not Optuna's chatter
-TrialOutcome = Literal["complete", "failed", "active"]
+TrialOutcome = Literal["complete", "pruned", "failed", "active"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class PastTrial:
     params: dict[str, Any]
     outcome: TrialOutcome
     value: float | None
+    reports: dict[int, float] = field(default_factory=dict)  # its objective by epoch, as the pruner saw it
 
 
 def _distribution(param: Param) -> BaseDistribution | None:
@@ -95,14 +96,23 @@ def rebuild(spec: SweepSpec, past: list[PastTrial]) -> optuna.Study:
     """An in-memory study holding every past trial: complete ones with their value, active ones as running."""
     study = optuna.create_study(direction="maximize" if spec.objective.mode == "max" else "minimize")
     dists = distributions(spec)
-    states = {"complete": TrialState.COMPLETE, "failed": TrialState.FAIL, "active": TrialState.RUNNING}
+    states = {
+        "complete": TrialState.COMPLETE,
+        "pruned": TrialState.PRUNED,
+        "failed": TrialState.FAIL,
+        "active": TrialState.RUNNING,
+    }
     for trial in sorted(past, key=lambda t: t.number):
         inside = _internal(spec, trial.params)
         if inside is None:
             continue
         state = states[trial.outcome] if trial.outcome != "complete" or trial.value is not None else TrialState.FAIL
         value = trial.value if state == TrialState.COMPLETE else None
-        study.add_trial(create_trial(params=inside, distributions=dists, value=value, state=state))
+        study.add_trial(
+            create_trial(
+                params=inside, distributions=dists, value=value, state=state, intermediate_values=trial.reports
+            )
+        )
     return study
 
 
