@@ -15,6 +15,7 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 from core.repository.sweeps import Row
 from core.sweeps.space import SweepSpec
 
+optuna.logging.set_verbosity(optuna.logging.WARNING)  # a study per epoch report: Optuna's "study created" is noise
 # Successive halving with rungs at 1, 3, 9, 27... epochs: a third of the trials go on at each rung.
 ASHA_MIN_RESOURCE = 1
 ASHA_REDUCTION = 3
