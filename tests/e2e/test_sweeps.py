@@ -1,10 +1,15 @@
 """Sweeps on the real stack (API, worker, Redis; SQLite and PostgreSQL): tiny digits trials run to the end with
 ASHA pruning some at their rungs, a stop cancels the running trial, another user's sweep is a 404, bad input a 422."""
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 from tests.e2e.conftest import Stack, create_key
 
@@ -91,3 +96,17 @@ def test_another_users_sweep_is_not_found_and_bad_input_is_a_422(stack: Stack) -
     bad = other.post("/sweeps", json=SWEEP | {"objective": {"metric": "val_r2", "mode": "max"}})
     assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["body", "objective", "metric"]
     assert wait_sweep(stack, sweep["id"])["state"] == "succeeded"
+
+
+def test_the_cli_follows_a_sweep_to_its_end_and_lists_it(stack: Stack, tmp_path: Path) -> None:
+    spec = SWEEP | {"name": "cli-sweep", "max_trials": 3, "base": SWEEP["base"] | {"epochs": 2}}
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    env = os.environ | {"GRADYARD_URL": stack.url, "GRADYARD_KEY": stack.key, "COLUMNS": "200"}
+    env |= {"GRADYARD_CONFIG": "/nonexistent/config.toml"}
+    run = [sys.executable, "-m", "cli"]
+    followed = subprocess.run([*run, "sweep", str(path), "--follow"], env=env, capture_output=True, text=True)
+    assert followed.returncode == 0, followed.stdout + followed.stderr
+    assert "cli-sweep" in followed.stdout and "succeeded" in followed.stdout and "val_accuracy" in followed.stdout
+    listed = subprocess.run([*run, "sweeps"], env=env, capture_output=True, text=True)
+    assert listed.returncode == 0 and "cli-sweep" in listed.stdout and "max val_accuracy" in listed.stdout
