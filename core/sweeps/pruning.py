@@ -19,6 +19,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)  # a study per epoch report
 # Successive halving with rungs at 1, 3, 9, 27... epochs: a third of the trials go on at each rung.
 ASHA_MIN_RESOURCE = 1
 ASHA_REDUCTION = 3
+MEDIAN_STARTUP = 5  # Optuna's default: the median pruner judges once five trials have completed
 # Every trial gets a placeholder parameter: the pruners read values and states only, never parameters.
 _PLACEHOLDER: dict[str, BaseDistribution] = {"_": FloatDistribution(0.0, 1.0)}
 
@@ -26,7 +27,7 @@ _PLACEHOLDER: dict[str, BaseDistribution] = {"_": FloatDistribution(0.0, 1.0)}
 def make_pruner(spec: SweepSpec) -> BasePruner | None:
     """The sweep's Optuna pruner, or None when it prunes nothing."""
     if spec.pruner == "median":
-        return MedianPruner()
+        return MedianPruner(n_startup_trials=MEDIAN_STARTUP)
     if spec.pruner == "asha":
         return SuccessiveHalvingPruner(min_resource=ASHA_MIN_RESOURCE, reduction_factor=ASHA_REDUCTION)
     return None
@@ -74,10 +75,27 @@ def _trial(rows: list[Row], *, at: int | None) -> FrozenTrial:
     )
 
 
+def _is_rung(epoch: int) -> bool:
+    step = ASHA_MIN_RESOURCE
+    while step < epoch:
+        step *= ASHA_REDUCTION
+    return step == epoch
+
+
+def _surely_not(spec: SweepSpec, rows: Sequence[Row], epoch: int) -> bool:
+    """Cases where Optuna's pruner answers False without looking further, decided without building a study: between
+    two rungs of successive halving (it returns before any other check there), and before the median pruner's
+    startup trials have completed."""
+    if spec.pruner == "asha":
+        return not _is_rung(epoch)
+    complete = {r.job_id for r in rows if r.status == "succeeded" and r.reason != "pruned"}
+    return spec.pruner == "median" and len(complete) < MEDIAN_STARTUP
+
+
 def should_prune(spec: SweepSpec, rows: Sequence[Row], *, job_id: str, epoch: int) -> bool:
     """Whether the pruner stops this trial after this epoch, judging its report against the sweep's reports."""
     pruner = make_pruner(spec)
-    if pruner is None:
+    if pruner is None or _surely_not(spec, rows, epoch):
         return False
     study = optuna.create_study(direction="maximize" if spec.objective.mode == "max" else "minimize", pruner=pruner)
     by_job: dict[str, list[Row]] = {}
