@@ -124,6 +124,8 @@ def _train(claimed: Claimed, shutdown: threading.Event, enqueue: Callable[[str],
         outcome = train(spec, recorder, device=device, checkpointer=checkpoints, resume=resume, judge=judge)
     finally:
         recorder.close()
+        if judge is not None:
+            judge.log_summary()
     # Superseded while stopping or at the last write (close): a newer attempt owns the job, so this one ends silently.
     if recorder.superseded:
         raise StaleAttempt(f"job {claimed.job_id} attempt {claimed.attempt} was superseded")

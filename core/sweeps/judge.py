@@ -45,6 +45,14 @@ class EpochJudge:
         self.seconds.append(time.perf_counter() - started)
         return pruned
 
+    def log_summary(self) -> None:
+        """Log how long the epoch reports took (the round trip and the pruner's judgment)."""
+        if self.seconds:
+            ms = sorted(1000 * s for s in self.seconds)
+            p50 = ms[len(ms) // 2]
+            log.info("job %s: %d epoch reports to sweep %s, p50 %.1f ms, max %.1f ms", self.job_id, len(ms),
+                     self.sweep_id, p50, ms[-1])  # fmt: skip
+
 
 def judge_for(job_id: str, sweep_id: str | None) -> EpochJudge | None:
     """The epoch hook of this job, or None when it is no trial or its sweep prunes nothing."""
