@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.errors import SweepNotFound
+from core.repository.events import log_event
 from core.repository.jobs import count_active_jobs, create_job, request_cancel
 from core.repository.submissions import NewJob
 from core.repository.users import lock_user_for_submit
@@ -117,10 +118,18 @@ def release_lease(session: Session, *, sweep_id: str, holder: str) -> None:
 
 
 def add_trial(
-    session: Session, *, sweep: Sweep, new: NewJob, trial: int, params: dict[str, Any], max_active: int
+    session: Session,
+    *,
+    sweep: Sweep,
+    new: NewJob,
+    trial: int,
+    params: dict[str, Any],
+    max_active: int,
+    error: str | None = None,
 ) -> Job | None:
     """Commit trial number `trial` as a queued job, within its owner's quota; None (nothing stored) when the quota is
-    full or another controller numbered this trial first. Committed before it is enqueued, as every job is."""
+    full or another controller numbered this trial first. Committed before it is enqueued, as every job is. With an
+    `error` (its sampled values make no valid spec) the trial is stored failed, never to be sent."""
     session.commit()  # end any read: the owner's lock must be this transaction's first statement
     if new.owner_id is not None:
         lock_user_for_submit(session, user_id=new.owner_id)
@@ -140,6 +149,9 @@ def add_trial(
         owner_id=new.owner_id, actor=new.actor,
     )  # fmt: skip
     job.sweep_id, job.trial, job.params = sweep.id, trial, params
+    if error is not None:
+        job.status, job.reason, job.error, job.finished_at = "failed", "error", error, utcnow()
+        log_event(session, job_id=job.id, status="failed", attempt=0, reason="error", detail=error)
     session.commit()
     return job
 

@@ -11,10 +11,13 @@ from typing import Any
 
 import orjson
 from celery import Celery
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from core import repository
+from core.admission import check_spec
 from core.db import session_scope
+from core.errors import SpecRejected
 from core.queue import enqueue
 from core.repository import sweeps as sweeps_sql
 from core.settings import Settings
@@ -83,11 +86,21 @@ def best_trial(past: list[PastTrial], jobs: list[Job], spec: SweepSpec) -> tuple
     return job_id, value
 
 
-def _new_job(sweep: Sweep, spec: SweepSpec, number: int, params: dict[str, Any]) -> repository.NewJob:
+def _new_job(
+    sweep: Sweep, spec: SweepSpec, number: int, params: dict[str, Any], settings: Settings
+) -> tuple[repository.NewJob, str | None]:
+    """The trial's job, admitted as POST /jobs admits one; when its values make no valid spec (only the space's
+    corners were checked up front), the base's job and why, to be stored failed."""
     name = f"{sweep.name} #{number}"
-    body = trial_spec(spec, params).model_copy(update={"name": name}).model_dump(mode="json")
+    error = None
+    try:
+        job_spec = trial_spec(spec, params)
+        check_spec(job_spec, settings)
+    except (ValidationError, SpecRejected) as exc:
+        job_spec, error = spec.base, f"the sampled values make no valid job spec: {exc}"
+    body = job_spec.model_copy(update={"name": name}).model_dump(mode="json")
     digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    return repository.NewJob(name, body, digest, None, sweep.owner_id, sweep.actor or "sweep")
+    return repository.NewJob(name, body, digest, None, sweep.owner_id, sweep.actor or "sweep"), error
 
 
 def _launch(
@@ -100,15 +113,22 @@ def _launch(
     while active + sent < spec.max_concurrent and sweep.trials_created < trial_budget(spec):
         number = sweep.trials_created
         params = ask(spec, study, number)
-        new = _new_job(sweep, spec, number, params)
+        new, error = _new_job(sweep, spec, number, params, settings)
         job = sweeps_sql.add_trial(
-            session, sweep=sweep, new=new, trial=number, params=params, max_active=settings.max_active_jobs_per_user
+            session,
+            sweep=sweep,
+            new=new,
+            trial=number,
+            params=params,
+            max_active=settings.max_active_jobs_per_user,
+            error=error,
         )
         if job is None:
             break  # the owner's quota is full (the sweep waits) or the sweep ended meanwhile
-        enqueue(celery, job.id)  # a lost message is sent again by the reconciler, as for any job
         session.refresh(sweep)
-        sent += 1
+        if error is None:
+            enqueue(celery, job.id)  # a lost message is sent again by the reconciler, as for any job
+            sent += 1
     return sent
 
 

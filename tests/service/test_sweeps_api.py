@@ -141,3 +141,20 @@ def test_bad_input_is_refused_naming_the_key_and_stores_nothing(client: TestClie
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Sweep)) == 0
     assert (stored.jobs(), stored.queued_messages()) == (0, 0)
+
+
+def test_a_sampled_point_that_cannot_train_is_a_failed_trial_not_a_500(client: TestClient, stored: Stored) -> None:
+    # The corners (iris + cross_entropy, breast_cancer + bce) train; iris + bce, inside the grid, does not.
+    space = {
+        "dataset.name": {"type": "choice", "values": ["iris", "breast_cancer"]},
+        "loss.name": {"type": "choice", "values": ["cross_entropy", "bce"]},
+    }
+    response = client.post("/sweeps", json=body(space=space, sampler="grid", max_trials=4, max_concurrent=4))
+    assert response.status_code == 201, response.text
+    assert response.json()["trials"] == {"queued": 3, "failed": 1, "total": 4}
+    assert stored.queued_messages() == 3
+    board = client.get(f"/sweeps/{response.json()['id']}/trials").json()["items"]
+    failed = next(row for row in board if row["status"] == "failed")
+    assert failed["trial"] == 1 and failed["params"] == {"dataset.name": "iris", "loss.name": "bce"}
+    job = client.get(f"/jobs/{failed['job_id']}").json()
+    assert job["error"].startswith("the sampled values make no valid job spec: loss 'bce' needs two classes")
