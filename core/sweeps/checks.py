@@ -111,7 +111,10 @@ def sweep_problems(sweep: SweepSpec, settings: Settings) -> list[SpecProblem]:
         problems.append(SpecProblem(("space",), msg, "sweep_single_point"))
     if problems:
         return problems
-    check_spec(sweep.base, settings)  # SpecRejected: the base itself cannot train, reported as POST /jobs does
+    try:
+        check_spec(sweep.base, settings)
+    except SpecRejected as exc:  # the base itself cannot train: its problems, located under `base`
+        return [SpecProblem(("base", *p.loc), p.msg, p.type) for p in exc.problems]
     return [p for point in corners(sweep.space) for p in _corner_problems(sweep, point, settings)][:10]
 
 

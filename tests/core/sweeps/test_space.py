@@ -125,3 +125,9 @@ def test_budgets_out_of_bounds_are_refused(key: str, value: int) -> None:
     with pytest.raises(ValidationError) as caught:
         sweep(**{key: value})
     assert caught.value.errors()[0]["loc"] == (key,)
+
+
+def test_a_base_that_cannot_train_is_refused_under_base(settings: Settings) -> None:
+    s = sweep(base=BASE | {"loss": "bce"})
+    [(loc, msg)] = refusal(s, settings)
+    assert loc == ("base", "loss") and "loss 'bce' needs two classes" in msg
