@@ -2,6 +2,8 @@
 stop cancels, another user's sweep is a 404, bad input is a 422 that stores nothing. (Trials are ended here the way
 a worker ends them, through the repository; the e2e suite trains them for real.)"""
 
+import time
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
@@ -10,9 +12,11 @@ from sqlalchemy import func, select, update
 
 from core import repository
 from core.db import session_scope
+from core.repository import sweeps as sweeps_sql
 from core.settings import get_settings
-from core.sweeps.controller import run_pass
+from core.sweeps.controller import run_all, run_pass
 from core.tables import Job, Sweep
+from core.timeutil import utcnow
 from service.deps import get_celery
 from tests.service.conftest import Stored, client_with_key, key_for
 
@@ -158,3 +162,18 @@ def test_a_sampled_point_that_cannot_train_is_a_failed_trial_not_a_500(client: T
     assert failed["trial"] == 1 and failed["params"] == {"dataset.name": "iris", "loss.name": "bce"}
     job = client.get(f"/jobs/{failed['job_id']}").json()
     assert job["error"].startswith("the sampled values make no valid job spec: loss 'bce' needs two classes")
+
+
+def test_a_controller_that_died_holding_the_lease_is_carried_on_by_the_next(client: TestClient) -> None:
+    sweep = client.post("/sweeps", json=body(max_concurrent=1)).json()
+    with session_scope() as session:  # a controller takes the lease, then its process dies
+        assert sweeps_sql.take_lease(
+            session, sweep_id=sweep["id"], holder="dead", until=utcnow() + timedelta(seconds=1)
+        )
+    first = client.get(f"/sweeps/{sweep['id']}/trials").json()["items"][0]["job_id"]
+    end_trial(first, 0.6)
+    assert controller_pass(sweep["id"]) is None  # its lease still holds: no second controller acts
+    time.sleep(1.1)
+    run_all(celery=get_celery(), settings=get_settings())  # the reconciler's catch-all, once the lease lapsed
+    board = client.get(f"/sweeps/{sweep['id']}/trials").json()["items"]
+    assert [(row["trial"], row["status"]) for row in board] == [(0, "succeeded"), (1, "queued")]
