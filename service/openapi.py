@@ -159,6 +159,11 @@ def _document_create_sweep(operation: dict[str, Any]) -> None:
     operation["responses"].update({code: SUBMIT_ERRORS[code] for code in ("400", "413")})
 
 
+def _document_sweep_plot(operation: dict[str, Any]) -> None:
+    _document_plot(operation)
+    operation["responses"]["404"] = SWEEP_NOT_FOUND
+
+
 def _document_errors(path: str, operation: dict[str, Any]) -> None:
     """Problem+json for each error status this operation answers, and for any other 4xx or 5xx."""
     responses = operation["responses"]
@@ -187,6 +192,7 @@ ROUTE_DOCUMENTERS = {
     "plot_job": _document_plot,
     "plot_comparison": _document_plot,
     "create_sweep": _document_create_sweep,
+    "plot_sweep": _document_sweep_plot,
 }
 
 

@@ -1,9 +1,11 @@
 """Sweep routes: start a search, list and read sweeps, the leaderboard, stop."""
 
 import logging
-from typing import Annotated
+from functools import partial
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from kombu.exceptions import OperationalError as BrokerError
 from sqlalchemy.orm import Session
 
@@ -15,6 +17,9 @@ from core.sweeps.space import SweepSpec, stored
 from core.tables import Job, Sweep
 from service.auth import PrincipalDep
 from service.deps import SessionDep, get_celery
+from service.plotting import ImageFormat, Size
+from service.routes.plots import IMAGE_RESPONSES, Width, _draw, _too_big
+from service.sweep_plots import history_plot
 from service.sweep_schemas import SweepList, SweepOut, TrialList, leaderboard
 from service.upload_jobs import resolve_job_dataset
 
@@ -77,3 +82,33 @@ def stop_sweep(sweep_id: str, session: SessionDep, principal: PrincipalDep) -> S
     Idempotent."""
     sweep = sweeps_sql.stop_sweep(session, sweep_id=sweep_id, owner_id=principal.owner_filter(), actor=principal.name)
     return _out(session, sweep)
+
+
+@router.get("/{sweep_id}/plot.{fmt}", response_class=Response, responses=IMAGE_RESPONSES)
+async def plot_sweep(
+    request: Request,
+    sweep_id: str,
+    fmt: ImageFormat,
+    session: SessionDep,
+    principal: PrincipalDep,
+    kind: Annotated[Literal["history"], Query(description="history: each trial's value and the best so far.")] = (
+        "history"
+    ),
+    width: Width = 800,
+    height: Annotated[int, Query(ge=150, le=4000, description="Image height in pixels.")] = 450,
+) -> Response:
+    """A sweep as a picture, PNG or SVG: each trial's objective by number, pruned ones marked, the best so far."""
+    size = Size(width, height)
+    if too_big := _too_big(size):
+        return too_big
+    owner = principal.owner_filter()
+    sweep = await run_in_threadpool(partial(sweeps_sql.get_sweep, session, sweep_id=sweep_id, owner_id=owner))
+    jobs = await run_in_threadpool(partial(sweeps_sql.sweep_trials, session, sweep_id=sweep_id))
+    board = leaderboard(sweep, jobs)
+    objective = sweep.spec["objective"]
+    title = f"{sweep.name} ({sweep.state}, {len(board.items)} trials)"
+    draw = partial(
+        history_plot, title=title, board=board, metric=objective["metric"], maximize=objective["mode"] == "max",
+        size=size, fmt=fmt,
+    )  # fmt: skip
+    return await _draw(request, principal, None, draw, fmt)

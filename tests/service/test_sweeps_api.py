@@ -177,3 +177,16 @@ def test_a_controller_that_died_holding_the_lease_is_carried_on_by_the_next(clie
     run_all(celery=get_celery(), settings=get_settings())  # the reconciler's catch-all, once the lease lapsed
     board = client.get(f"/sweeps/{sweep['id']}/trials").json()["items"]
     assert [(row["trial"], row["status"]) for row in board] == [(0, "succeeded"), (1, "queued")]
+
+
+def test_the_history_plot_draws_png_and_svg_and_hides_another_users_sweep(app: FastAPI, client: TestClient) -> None:
+    sweep = client.post("/sweeps", json=body()).json()
+    board = client.get(f"/sweeps/{sweep['id']}/trials").json()["items"]
+    end_trial(board[0]["job_id"], 0.7)
+    png = client.get(f"/sweeps/{sweep['id']}/plot.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG")
+    svg = client.get(f"/sweeps/{sweep['id']}/plot.svg", params={"kind": "history", "width": 400, "height": 300})
+    assert svg.status_code == 200 and b"<svg" in svg.content
+    assert client.get(f"/sweeps/{sweep['id']}/plot.png", params={"kind": "parallel"}).status_code == 422
+    assert client_with_key(app, key_for("bob")).get(f"/sweeps/{sweep['id']}/plot.png").status_code == 404
