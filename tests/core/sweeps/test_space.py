@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from client.specs import load_spec
 from core.errors import SpecRejected
 from core.settings import Settings
 from core.sweeps.checks import check_sweep, trial_spec
@@ -131,3 +132,8 @@ def test_a_base_that_cannot_train_is_refused_under_base(settings: Settings) -> N
     s = sweep(base=BASE | {"loss": "bce"})
     [(loc, msg)] = refusal(s, settings)
     assert loc == ("base", "loss") and "loss 'bce' needs two classes" in msg
+
+
+def test_the_example_sweep_is_admitted(settings: Settings) -> None:
+    example = Path(__file__).resolve().parents[3] / "examples" / "sweep-digits-optimizers.yaml"
+    check_sweep(SweepSpec.model_validate(load_spec(example)), settings)
