@@ -52,8 +52,8 @@ class JobOut(BaseModel):
     cancel_requested: bool
     error: str | None
     reason: str | None = Field(
-        description="Why it ended or was requeued: stopped_early, diverged, timed_out, worker_lost, out_of_memory, "
-        "error, cancelled, shutdown."
+        description="Why it ended or was requeued: stopped_early, pruned (a sweep's trial), diverged, timed_out, "
+        "worker_lost, out_of_memory, error, cancelled, shutdown."
     )
     restarts: int = Field(description="Times the job was started again after its worker was lost.")
     checkpoint_step: int | None = Field(description="Step of the newest complete checkpoint.")
