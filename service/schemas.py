@@ -52,8 +52,8 @@ class JobOut(BaseModel):
     cancel_requested: bool
     error: str | None
     reason: str | None = Field(
-        description="Why it ended or was requeued: stopped_early, diverged, timed_out, worker_lost, out_of_memory, "
-        "error, cancelled, shutdown."
+        description="Why it ended or was requeued: stopped_early, pruned (a sweep's trial), diverged, timed_out, "
+        "worker_lost, out_of_memory, error, cancelled, shutdown."
     )
     restarts: int = Field(description="Times the job was started again after its worker was lost.")
     checkpoint_step: int | None = Field(description="Step of the newest complete checkpoint.")
@@ -65,6 +65,9 @@ class JobOut(BaseModel):
     events: list[JobEventOut] | None = Field(
         default=None, description="The state log, oldest first (on GET /jobs/{id}; null in lists)."
     )
+    sweep_id: str | None = Field(default=None, description="The sweep this job is a trial of; null for a lone job.")
+    trial: int | None = Field(default=None, description="Its trial number in that sweep.")
+    params: dict[str, Any] | None = Field(default=None, description="The values the sweep chose for it, by path.")
 
     @classmethod
     def of(cls, job: Job, events: Sequence[JobEvent] | None = None) -> "JobOut":
@@ -85,6 +88,9 @@ class JobOut(BaseModel):
             created_at=job.created_at,
             started_at=job.started_at,
             finished_at=job.finished_at,
+            sweep_id=job.sweep_id,
+            trial=job.trial,
+            params=job.params,
             events=None
             if events is None
             else [

@@ -81,6 +81,7 @@ class Outcome:
     steps: int
     stopped_early: bool = False
     reason: str | None = None
+    pruned: bool = False  # a sweep's pruner stopped this trial (succeeded, like early stopping)
     stopped_by: StopReason | None = None
 
 
@@ -239,19 +240,23 @@ def train(
     clock: Callable[[], float] = time.monotonic,
     checkpointer: Checkpointer | None = None,
     resume: dict[str, Any] | None = None,
+    judge: Callable[[int, dict[str, float]], bool] | None = None,
 ) -> Outcome:
-    """Train the spec's model from the start or from a checkpoint, sending its metrics to the recorder."""
+    """Train the spec's model from the start or from a checkpoint, sending its metrics to the recorder; a sweep's
+    trial has a judge, asked at each epoch's end whether its sweep prunes it there."""
     loop = Loop(spec, recorder, device, clock)
     if resume is not None:
         loop.restore(resume)
     try:
-        return _epochs(loop, checkpointer)
+        return _epochs(loop, checkpointer, judge)
     finally:
         if spec.compile:
             forget_compiled()
 
 
-def _epochs(loop: Loop, checkpointer: Checkpointer | None) -> Outcome:
+def _epochs(
+    loop: Loop, checkpointer: Checkpointer | None, judge: Callable[[int, dict[str, float]], bool] | None
+) -> Outcome:
     spec, recorder = loop.spec, loop.recorder
     while loop.at.epoch < spec.epochs:
         epoch = loop.at.epoch + 1
@@ -262,7 +267,12 @@ def _epochs(loop: Loop, checkpointer: Checkpointer | None) -> Outcome:
                     checkpointer.save(loop.state())
                 return Outcome("stopped", loop.at.epoch, loop.at.step, stopped_by=why)
             loop.train_step(xb, yb, epoch=epoch, last_in_epoch=last_in_epoch)
-        stopped = loop.early_stop(epoch, loop.end_epoch(epoch))  # before a checkpoint, which keeps the stopper's best
+        synced = loop.end_epoch(epoch)
+        if judge is not None and judge(epoch, synced):  # before the next epoch: a pruned trial trains no further
+            return Outcome(
+                "succeeded", epoch, loop.at.step, pruned=True, reason=f"pruned by its sweep at epoch {epoch}"
+            )
+        stopped = loop.early_stop(epoch, synced)  # before a checkpoint, which keeps the stopper's best
         if stopped is not None:
             return stopped
         if checkpointer is not None and checkpointer.due():

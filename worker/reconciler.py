@@ -14,6 +14,7 @@ from core import repository
 from core.db import session_scope
 from core.queue import enqueue
 from core.settings import Settings
+from core.sweeps.controller import run_all
 from core.timeutil import utcnow
 from worker.broker_peek import jobs_with_messages
 
@@ -72,6 +73,7 @@ class Reconciler:
         try:
             self.requeue_lost()
             self.resend_orphans()
+            run_all(celery=self.app, settings=self.settings)  # sweeps: the catch-all for a controller that died
         except OperationalError as exc:
             log.warning("reconciler: database unreachable: %s", exc.orig)
             # Heartbeats could not be written either: give workers two timeouts to write again after it returns.

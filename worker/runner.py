@@ -16,6 +16,7 @@ from core.errors import StaleAttempt
 from core.settings import get_settings
 from core.spec import JobSpec
 from core.states import EndReason, JobStatus
+from core.sweeps.judge import judge_for
 from worker.checkpoint import CheckpointStore, load_checkpoint
 from worker.engine import Outcome, TrainingFailed, resolve_device, train
 from worker.outage import through_outage
@@ -33,6 +34,7 @@ class Claimed:
     attempt: int
     spec: dict[str, Any]
     checkpoint_path: str | None
+    sweep_id: str | None = None  # a sweep's trial: its epochs are judged by the sweep's pruner
 
 
 def _claim(job_id: str) -> Claimed | None:
@@ -41,7 +43,7 @@ def _claim(job_id: str) -> Claimed | None:
         if attempt is None:
             return None
         job = repository.get_job(session, job_id=job_id)
-        return Claimed(job_id, attempt, job.spec, job.checkpoint_path)
+        return Claimed(job_id, attempt, job.spec, job.checkpoint_path, job.sweep_id)
 
 
 def _resume_state(claimed: Claimed, device: torch.device) -> dict[str, Any] | None:
@@ -118,14 +120,17 @@ def _train(claimed: Claimed, shutdown: threading.Event, enqueue: Callable[[str],
         write_points=recorder.write_now,
     )
     try:
-        outcome = train(spec, recorder, device=device, checkpointer=checkpoints, resume=resume)
+        judge = judge_for(claimed.job_id, claimed.sweep_id)
+        outcome = train(spec, recorder, device=device, checkpointer=checkpoints, resume=resume, judge=judge)
     finally:
         recorder.close()
+        if judge is not None:
+            judge.log_summary()
     # Superseded while stopping or at the last write (close): a newer attempt owns the job, so this one ends silently.
     if recorder.superseded:
         raise StaleAttempt(f"job {claimed.job_id} attempt {claimed.attempt} was superseded")
     if outcome.status == "succeeded":
-        early: EndReason | None = "stopped_early" if outcome.stopped_early else None
+        early: EndReason | None = "pruned" if outcome.pruned else "stopped_early" if outcome.stopped_early else None
         _finish(claimed, "succeeded", early, None, detail=outcome.reason)
     else:
         _end_stopped(claimed, outcome, enqueue)
