@@ -60,7 +60,7 @@ def test_missing_values_dropped_or_filled_with_the_mean(store: Path) -> None:
     assert dropped.fills == {}
     filled = uploaded_arrays(Upload.model_validate(stored("m.csv", data, store, missing="mean")))
     assert filled.x.tolist() == [[1, 6], [2, 4], [3, 8]] and filled.y.tolist() == [1.5, 2.5, 3.5]
-    assert filled.fills == {"b": 6.0}  # what a model export records as the column's fill
+    assert filled.fills == {"a": 2.0, "b": 6.0}  # what a model export records as each column's fill
 
 
 def test_images_resized_for_lenet_train(store: Path) -> None:

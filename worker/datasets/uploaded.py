@@ -22,7 +22,7 @@ class UploadArrays:
     x: np.ndarray
     y: np.ndarray
     pixel_divisor: float | None = None  # 8-bit images: raw pixels were divided by this
-    fills: dict[str, float] = field(default_factory=dict)  # columns whose missing values became this mean
+    fills: dict[str, float] = field(default_factory=dict)  # missing: mean: each number column's fill
 
 
 def _feature(values: np.ndarray, column: ResolvedColumn) -> np.ndarray:
@@ -57,9 +57,13 @@ def _table(arrays: np.lib.npyio.NpzFile, spec: Upload, r: ResolvedUpload) -> Upl
     parts, fills = [], {}
     for values, column in zip(columns, r.features, strict=True):
         part = _feature(values[keep], column)
-        if column.dtype != "category" and spec.missing == "mean" and np.isnan(part).any():
-            fills[column.name] = float(np.nanmean(part))  # the column's mean over the rows kept
-            part = np.where(np.isnan(part), fills[column.name], part)
+        if column.dtype != "category" and spec.missing == "mean":
+            # The column's mean over the rows kept: what its missing values become here, and in a prediction request.
+            mean = float(np.nanmean(part)) if (~np.isnan(part)).any() else float("nan")
+            if np.isnan(part).any():
+                part = np.where(np.isnan(part), mean, part)
+            if np.isfinite(mean):
+                fills[column.name] = mean
         parts.append(part)
     return UploadArrays(np.concatenate(parts, axis=1), _target(target[keep], r), fills=fills)
 

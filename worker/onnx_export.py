@@ -1,0 +1,170 @@
+"""ONNX files: a served model (worker.serving) exported with `torch.onnx.export(dynamo=True)` and a dynamic batch
+dimension, then run by ONNX Runtime on real rows and compared with torch. A file that does not match is not kept.
+
+The model is traced once; each set of weights (final, best) is swapped into the traced program and optimized as
+the exporter's own `optimize=True` would, which costs a fraction of a second where a second trace costs seconds."""
+
+import contextlib
+import logging
+import threading
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import onnxruntime
+import onnxscript
+import torch
+from torch import nn
+
+from core.model_card import ONNX_INPUT, ONNX_PREDICTION, ONNX_PROBABILITIES, Which
+from worker.serving import Served
+
+log = logging.getLogger(__name__)
+TOLERANCE = 1e-4  # per value: absolute below 1, relative above (regression values come in the target's units)
+CHECK_ROWS = 64
+# One export at a time per process: the exporter traces through process-wide state.
+EXPORT_LOCK = threading.Lock()
+# The exporter's own loggers report every graph pass it skips; a worker's log has no use for them.
+_CHATTY_LOGGERS = ("onnxscript", "onnx_ir", "torch.onnx")
+
+
+class OnnxRefused(Exception):
+    """No ONNX file for this model; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class OnnxModel:
+    """An exported, checked ONNX model: its bytes, its opset and how closely it matched torch."""
+
+    data: bytes
+    opset: int
+    max_abs_diff: float
+    checked_rows: int
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+def _output_names(served: Served) -> list[str]:
+    return [ONNX_PREDICTION, ONNX_PROBABILITIES] if served.probabilities else [ONNX_PREDICTION]
+
+
+def _trace(module: nn.Module, example: torch.Tensor, outputs: list[str]) -> torch.onnx.ONNXProgram:
+    """The module's ONNX program, unoptimized: its initializers keep the module's state-dict names, so another set
+    of weights can be swapped in without a second trace."""
+    with torch.no_grad(), _quiet():
+        program = torch.onnx.export(
+            module,
+            (example,),
+            dynamo=True,
+            dynamic_shapes=({0: torch.export.Dim("batch")},),
+            input_names=[ONNX_INPUT],
+            output_names=outputs,
+            verbose=False,
+            optimize=False,
+        )
+    assert program is not None  # dynamo=True always returns the program
+    return program
+
+
+def _serialize(program: torch.onnx.ONNXProgram, state: dict[str, torch.Tensor]) -> tuple[bytes, int]:
+    """The program with these weights, optimized as torch.onnx.export(optimize=True) does, serialized; its opset."""
+    with _quiet():
+        program.apply_weights(state)
+        proto = onnxscript.optimizer.optimize(program.model_proto)
+    opset = next((entry.version for entry in proto.opset_import if entry.domain in ("", "ai.onnx")), 0)
+    return proto.SerializeToString(), int(opset)
+
+
+def _as_tuple(value: torch.Tensor | tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _compare(data: bytes, served: Served, rows: np.ndarray, outputs: list[str]) -> float:
+    """The largest difference between ONNX Runtime's outputs and torch's on the rows; OnnxRefused past tolerance."""
+    session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    got = session.run(outputs, {ONNX_INPUT: rows})
+    with torch.no_grad():
+        expected = [value.numpy() for value in _as_tuple(served(torch.from_numpy(rows)))]
+    worst = 0.0
+    for name, mine, theirs in zip(outputs, got, expected, strict=True):
+        if mine.shape != theirs.shape or mine.dtype != theirs.dtype:
+            raise OnnxRefused(
+                f"ONNX Runtime's {name} is {mine.dtype} {list(mine.shape)}, torch's {theirs.dtype} {list(theirs.shape)}"
+            )
+        error = np.abs(mine.astype(np.float64) - theirs.astype(np.float64))
+        worst = max(worst, float(error.max(initial=0.0)))
+        if np.isnan(error).any() or (error > TOLERANCE * np.maximum(1.0, np.abs(theirs))).any():
+            raise OnnxRefused(
+                f"ONNX Runtime's {name} differs from torch's by up to {worst:.3g} on {len(rows)} rows "
+                f"(the tolerance is {TOLERANCE:g})"
+            )
+    return worst
+
+
+def _checked(program: torch.onnx.ONNXProgram, served: Served, rows: np.ndarray) -> OnnxModel:
+    """The served model's current weights as a checked ONNX model."""
+    try:
+        data, opset = _serialize(program, served.state_dict())
+    except Exception as exc:
+        raise OnnxRefused(f"the ONNX program could not take the weights: {_one_line(exc)}") from exc
+    try:
+        diff = _compare(data, served, rows, _output_names(served))
+    except OnnxRefused:
+        raise
+    except Exception as exc:  # ONNX Runtime could not load or run the file
+        raise OnnxRefused(f"ONNX Runtime cannot run the exported file: {_one_line(exc)}") from exc
+    return OnnxModel(data, opset, diff, len(rows))
+
+
+def export_onnx(
+    served: Served, rows: np.ndarray, states: Mapping[Which, dict[str, torch.Tensor]]
+) -> dict[Which, OnnxModel | str]:
+    """Each set of weights (loaded into the served model in turn) as a checked ONNX model, or why there is none in
+    one line. One trace serves every set."""
+    rows = np.ascontiguousarray(rows[:CHECK_ROWS])
+    if len(rows) == 0:
+        return dict.fromkeys(states, "no rows to check the ONNX file against torch with")
+    # torch.export takes a batch of one as a fixed size: trace with two rows so the batch stays dynamic.
+    example = torch.from_numpy(np.concatenate([rows, rows])[:2])
+    results: dict[Which, OnnxModel | str] = {}
+    with EXPORT_LOCK:
+        try:
+            program = _trace(served, example, _output_names(served))
+        except Exception as exc:  # the exporter fails in many ways; the card says which, the job is unaffected
+            log.warning("ONNX export failed", exc_info=True)
+            return dict.fromkeys(states, f"torch.onnx.export failed: {_one_line(exc)}")
+        for which, state in states.items():
+            served.model.load_state_dict(state)
+            try:
+                results[which] = _checked(program, served, rows)
+            except OnnxRefused as exc:
+                results[which] = str(exc)
+    return results
+
+
+class _Tiny(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(x * 2.0, dim=1).argmax(dim=1)
+
+
+def warm_exporter() -> float:
+    """Export a tiny module once, so a job's first export does not pay the exporter's imports and set-up; seconds."""
+    started = time.monotonic()
+    with EXPORT_LOCK:
+        data, _ = _serialize(_trace(_Tiny(), torch.zeros(2, 3), [ONNX_PREDICTION]), {})
+    onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
+    return time.monotonic() - started
