@@ -50,8 +50,10 @@ def _binary_probabilities(output: torch.Tensor) -> torch.Tensor:
 class Served(nn.Module):
     """Raw inputs -> pixel scaling -> standardisation -> the trained model -> its readout (and probabilities)."""
 
-    mean: torch.Tensor | None
-    scale: torch.Tensor | None
+    # Named apart from anything a model's graph names its values ("mean" is the output of resnet18's pooling), so
+    # the ONNX file never declares one name twice.
+    input_mean: torch.Tensor | None
+    input_scale: torch.Tensor | None
 
     def __init__(
         self,
@@ -68,15 +70,15 @@ class Served(nn.Module):
         self.model, self.readout, self.kind = model, readout, kind
         self.probabilities, self.pixel_divisor = probabilities, pixel_divisor
         # The training split's statistics in one sample's shape, so they broadcast over the batch as in training.
-        self.register_buffer("mean", None if mean is None else torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("scale", None if scale is None else torch.as_tensor(scale, dtype=torch.float32))
+        self.register_buffer("input_mean", None if mean is None else torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("input_scale", None if scale is None else torch.as_tensor(scale, dtype=torch.float32))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """The prediction, or (prediction, probabilities)."""
         if self.pixel_divisor is not None:
             x = x / self.pixel_divisor  # a division, as the data loader did: bit for bit the training inputs
-        if self.mean is not None and self.scale is not None:
-            x = (x - self.mean) / self.scale
+        if self.input_mean is not None and self.input_scale is not None:
+            x = (x - self.input_mean) / self.input_scale
         output = self.model(x).float()
         prediction = self.readout(output)
         if self.kind in LABEL_KINDS:
