@@ -83,7 +83,7 @@ def test_the_cases_cover_the_catalog() -> None:
 
 @pytest.mark.parametrize("name", sorted(MODEL_CASES))
 def test_every_catalog_model_exports_to_onnx_that_matches_torch(store: Path, name: str) -> None:
-    spec, result, card = exported(name, MODEL_CASES[name])
+    _, result, card = exported(name, MODEL_CASES[name])
     rows = result.raw.sample
     # Torch's side, from the files alone: the rebuilt model on inputs scaled and standardised as model.json says.
     model = rebuild(store / model_key(name, MODEL_CARD), store / model_key(name, "final.safetensors"))
