@@ -5,6 +5,8 @@ The model is traced once; each set of weights (final, best) is swapped into the 
 the exporter's own `optimize=True` would, which costs a fraction of a second where a second trace costs seconds."""
 
 import contextlib
+import functools
+import importlib
 import logging
 import threading
 import time
@@ -24,6 +26,10 @@ from worker.serving import Served
 log = logging.getLogger(__name__)
 TOLERANCE = 1e-4  # per value: absolute below 1, relative above (regression values come in the target's units)
 CHECK_ROWS = 64
+# The check runs torch, then ONNX Runtime, on up to CHECK_ROWS rows, in chunks while torch has taken under
+# CHECK_SECONDS: all 64 for most models; fewer for a resnet18 on 32x32 images on 2 CPU cores (about 1 s per 64).
+CHECK_CHUNK = 8
+CHECK_SECONDS = 0.5
 # One export at a time per process: the exporter traces through process-wide state.
 EXPORT_LOCK = threading.Lock()
 # The exporter's own loggers report every graph pass it skips; a worker's log has no use for them.
@@ -62,9 +68,27 @@ def _output_names(served: Served) -> list[str]:
     return [ONNX_PREDICTION, ONNX_PROBABILITIES] if served.probabilities else [ONNX_PREDICTION]
 
 
+def _list_torchlib_once() -> None:
+    """Make onnxscript list its torch functions once per process instead of once per export.
+
+    torch.onnx.export(dynamo=True) builds its registry of ONNX functions on every call, and onnxscript's listing of
+    them parses the source of about 500 functions each time: about 2 s of every export on 2 cores, for a list that
+    cannot change in a running process. With the pinned torch and onnxscript the listing lives where looked for
+    here; if it moves, exports still work, only slower (the ONNX check below vouches for every file either way).
+    """
+    try:
+        apis = importlib.import_module("onnxscript._framework_apis.torch_2_11")  # the module torch 2.15 calls
+    except ImportError:
+        return
+    listing = getattr(apis, "get_torchlib_ops", None)
+    if listing is not None and not hasattr(listing, "cache_info"):
+        setattr(apis, "get_torchlib_ops", functools.cache(listing))  # noqa: B010 (a module found by name)
+
+
 def _trace(module: nn.Module, example: torch.Tensor, outputs: list[str]) -> torch.onnx.ONNXProgram:
     """The module's ONNX program, unoptimized: its initializers keep the module's state-dict names, so another set
     of weights can be swapped in without a second trace."""
+    _list_torchlib_once()
     with torch.no_grad(), _quiet():
         program = torch.onnx.export(
             module,
@@ -93,12 +117,24 @@ def _as_tuple(value: torch.Tensor | tuple[torch.Tensor, ...]) -> tuple[torch.Ten
     return value if isinstance(value, tuple) else (value,)
 
 
-def _compare(data: bytes, served: Served, rows: np.ndarray, outputs: list[str]) -> float:
-    """The largest difference between ONNX Runtime's outputs and torch's on the rows; OnnxRefused past tolerance."""
+@torch.no_grad()
+def _torch_outputs(served: Served, rows: np.ndarray) -> tuple[list[np.ndarray], int]:
+    """Torch's outputs on the first rows, a chunk at a time while the check's time lasts; how many rows that was."""
+    chunks: list[tuple[torch.Tensor, ...]] = []
+    started, done = time.monotonic(), 0
+    while done < len(rows) and (done == 0 or time.monotonic() - started < CHECK_SECONDS):
+        chunks.append(_as_tuple(served(torch.from_numpy(rows[done : done + CHECK_CHUNK]))))
+        done = min(done + CHECK_CHUNK, len(rows))
+    return [torch.cat(parts).numpy() for parts in zip(*chunks, strict=True)], done
+
+
+def _compare(data: bytes, served: Served, rows: np.ndarray, outputs: list[str]) -> tuple[float, int]:
+    """The largest difference between ONNX Runtime's outputs and torch's, and on how many rows; OnnxRefused past
+    tolerance."""
+    expected, checked = _torch_outputs(served, rows)
+    rows = rows[:checked]
     session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
     got = session.run(outputs, {ONNX_INPUT: rows})
-    with torch.no_grad():
-        expected = [value.numpy() for value in _as_tuple(served(torch.from_numpy(rows)))]
     worst = 0.0
     for name, mine, theirs in zip(outputs, got, expected, strict=True):
         if mine.shape != theirs.shape or mine.dtype != theirs.dtype:
@@ -112,7 +148,7 @@ def _compare(data: bytes, served: Served, rows: np.ndarray, outputs: list[str]) 
                 f"ONNX Runtime's {name} differs from torch's by up to {worst:.3g} on {len(rows)} rows "
                 f"(the tolerance is {TOLERANCE:g})"
             )
-    return worst
+    return worst, checked
 
 
 def _checked(program: torch.onnx.ONNXProgram, served: Served, rows: np.ndarray) -> OnnxModel:
@@ -122,12 +158,12 @@ def _checked(program: torch.onnx.ONNXProgram, served: Served, rows: np.ndarray) 
     except Exception as exc:
         raise OnnxRefused(f"the ONNX program could not take the weights: {_one_line(exc)}") from exc
     try:
-        diff = _compare(data, served, rows, _output_names(served))
+        diff, checked = _compare(data, served, rows, _output_names(served))
     except OnnxRefused:
         raise
     except Exception as exc:  # ONNX Runtime could not load or run the file
         raise OnnxRefused(f"ONNX Runtime cannot run the exported file: {_one_line(exc)}") from exc
-    return OnnxModel(data, opset, diff, len(rows))
+    return OnnxModel(data, opset, diff, checked)
 
 
 def export_onnx(

