@@ -53,6 +53,9 @@ bench-queue: install
 bench-datasets: install
 	$(BIN)/python -m benchmarks.bench_datasets $(ARGS)
 
+bench-export: install
+	$(BIN)/python -m benchmarks.bench_export $(ARGS)
+
 migrate: install
 	$(BIN)/gradyard migrate
 
