@@ -68,27 +68,28 @@ def _output_names(served: Served) -> list[str]:
     return [ONNX_PREDICTION, ONNX_PROBABILITIES] if served.probabilities else [ONNX_PREDICTION]
 
 
-def _list_torchlib_once() -> None:
-    """Make onnxscript list its torch functions once per process instead of once per export.
+def _registry_once() -> None:
+    """Make torch.onnx.export(dynamo=True) build its registry of ONNX functions once per process, not per export.
 
-    torch.onnx.export(dynamo=True) builds its registry of ONNX functions on every call, and onnxscript's listing of
-    them parses the source of about 500 functions each time: about 2 s of every export on 2 cores, for a list that
-    cannot change in a running process. With the pinned torch and onnxscript the listing lives where looked for
-    here; if it moves, exports still work, only slower (the ONNX check below vouches for every file either way).
+    Each export builds the registry anew, and building it parses the source of about 500 onnxscript functions: about
+    2.5 s of every export on 2 cores, for a table that cannot change in a running process and that an export only
+    reads. With the pinned torch the builder lives where looked for here; if it moves, exports still work, only
+    slower (and the ONNX check vouches for every file either way).
     """
     try:
-        apis = importlib.import_module("onnxscript._framework_apis.torch_2_11")  # the module torch 2.15 calls
+        registration = importlib.import_module("torch.onnx._internal.exporter._registration")
     except ImportError:
         return
-    listing = getattr(apis, "get_torchlib_ops", None)
-    if listing is not None and not hasattr(listing, "cache_info"):
-        setattr(apis, "get_torchlib_ops", functools.cache(listing))  # noqa: B010 (a module found by name)
+    registry = getattr(registration, "ONNXRegistry", None)
+    build = getattr(registry, "from_torchlib", None)
+    if registry is not None and build is not None and not hasattr(build, "cache_info"):
+        registry.from_torchlib = staticmethod(functools.cache(build))
 
 
 def _trace(module: nn.Module, example: torch.Tensor, outputs: list[str]) -> torch.onnx.ONNXProgram:
     """The module's ONNX program, unoptimized: its initializers keep the module's state-dict names, so another set
     of weights can be swapped in without a second trace."""
-    _list_torchlib_once()
+    _registry_once()
     with torch.no_grad(), _quiet():
         program = torch.onnx.export(
             module,

@@ -96,7 +96,8 @@ def _end_stopped(claimed: Claimed, outcome: Outcome, enqueue: Callable[[str], No
             enqueue(claimed.job_id)
     elif why == "timed_out":
         limit = runtime_limit(JobSpec.model_validate(claimed.spec), get_settings())
-        error = f"timed out: ran past its limit of {limit:g}s; checkpoint saved at step {outcome.steps}"
+        # No promise of a checkpoint: an ended job's checkpoints go unless the deployment keeps them.
+        error = f"timed out: ran past its limit of {limit:g}s; stopped at step {outcome.steps}"
         _finish(claimed, "failed", "timed_out", error)
 
 

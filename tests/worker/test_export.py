@@ -230,3 +230,27 @@ def test_best_weights_are_the_best_epochs_and_get_their_own_onnx(store: Path) ->
     stored = load_file(str(store / model_key("best", "best.safetensors")))
     assert all(torch.equal(stored[name], value) for name, value in best.weights.items())
     assert card.weights["best"].onnx is not None and card.weights["best"].onnx.max_abs_diff <= 1e-4
+
+
+def test_a_channels_last_model_exports_with_contiguous_weights(store: Path) -> None:
+    raw = MODEL_CASES["lenet"] | {"channels_last": True}
+    _, result, card = exported("channels-last", raw)
+    weights = load_file(str(store / model_key("channels-last", "final.safetensors")))
+    assert all(torch.equal(weights[name], value) for name, value in result.model.state_dict().items())
+    assert card.weights["final"].onnx is not None and card.weights["final"].onnx.max_abs_diff <= 1e-4
+
+
+@pytest.mark.gpu
+def test_a_model_trained_on_cuda_exports_on_the_cpu(store: Path) -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    raw = MODEL_CASES["cifar_cnn"] | {"device": "cuda", "precision": "bf16", "channels_last": True, "epochs": 3}
+    spec = JobSpec.model_validate(raw | {"optimizer": "adam", "early_stopping": {"patience": 3}})
+    outcome = train(spec, ListRecorder(), device=torch.device("cuda"))
+    assert outcome.trained is not None and outcome.trained.best is not None
+    assert all(value.device.type == "cpu" for value in outcome.trained.best.weights.values())
+    assert write_model_files(get_store(), "cuda", spec, outcome.trained) is None
+    card = ModelCard.model_validate_json(get_store().local_path(model_key("cuda", MODEL_CARD)).read_bytes())
+    assert set(card.weights) == {"final", "best"} and all(w.onnx is not None for w in card.weights.values())
+    environment = json.loads(get_store().local_path(model_key("cuda", "environment.json")).read_bytes())
+    assert environment["device"] == "cuda" and environment["device_name"] == torch.cuda.get_device_name()
