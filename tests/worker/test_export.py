@@ -19,7 +19,9 @@ from core.model_card import ONNX_INPUT, ONNX_PREDICTION, ONNX_PROBABILITIES, Mod
 from core.settings import get_settings
 from core.spec import JobSpec
 from core.store import MODEL_CARD, get_store, model_key
+from tests.datasets import files
 from tests.worker.recording import CPU, ListRecorder
+from tests.worker.test_uploaded import stored
 from worker.data import load_data
 from worker.engine import train
 from worker.export import served_model, write_model_files
@@ -254,3 +256,61 @@ def test_a_model_trained_on_cuda_exports_on_the_cpu(store: Path) -> None:
     assert set(card.weights) == {"final", "best"} and all(w.onnx is not None for w in card.weights.values())
     environment = json.loads(get_store().local_path(model_key("cuda", "environment.json")).read_bytes())
     assert environment["device"] == "cuda" and environment["device_name"] == torch.cuda.get_device_name()
+
+
+def encoded(card: ModelCard, record: dict[str, Any]) -> list[float]:
+    """A record as the API encodes it for the model (model.json's rules): columns in order, booleans 0/1,
+    categories one-hot, missing values their fill."""
+    values: list[float] = []
+    for column in card.features:
+        value = record.get(column.name)
+        if column.dtype == "category":
+            assert column.categories is not None
+            values += [float(value == category) for category in column.categories]
+        elif value is None:
+            assert column.fill is not None
+            values.append(column.fill)
+        else:
+            values.append(float(value))
+    return values
+
+
+def test_an_uploaded_table_s_card_encodes_records_as_training_did(store: Path) -> None:
+    rows = files.churn_rows()
+    text = files.churn_csv().decode().splitlines()
+    text[1] = ",".join(["", *text[1].split(",")[1:]])  # one missing tenure: filled with the mean
+    dataset = stored("churn.csv", ("\n".join(text) + "\n").encode(), store, missing="mean", normalize="standard")
+    raw = {"dataset": dataset, "model": {"name": "mlp", "hidden": [8]}, "loss": "cross_entropy", "epochs": 3}
+    spec, result, card = exported("churn", raw)
+    assert [(c.name, c.dtype, c.categories) for c in card.features] == [
+        ("tenure", "number", None),
+        ("plan", "category", ["basic", "plus", "pro"]),
+        ("paperless", "boolean", None),
+    ]
+    tenures = [t for t, _, _, _ in rows[1:]]
+    assert card.features[0].fill == pytest.approx(sum(tenures) / len(tenures))
+    assert card.target == "churned" and card.classes == ["no", "yes"] and card.feature_width() == 5
+    # Every training row, given as a record the way a person holds it, predicts what the trained model does.
+    records = [{"tenure": None if i == 0 else t, "plan": p, "paperless": b} for i, (t, p, b, _) in enumerate(rows)]
+    inputs = np.array([encoded(card, record) for record in records], dtype=np.float32)
+    data = load_data(spec.dataset, seed=spec.seed, device=CPU)
+    everything = torch.cat([data.train.x, data.val.x]) if data.val is not None else data.train.x
+    with torch.no_grad():
+        by_model = result.objective.readout(result.model(everything)).tolist()
+        by_served = served_model(spec, result)(torch.from_numpy(inputs))
+    prediction = by_served[0] if isinstance(by_served, tuple) else by_served
+    assert sorted(prediction.tolist()) == sorted(by_model)  # the same rows, in another order (the split's)
+    assert onnx_outputs("churn", "final", inputs)[ONNX_PREDICTION].tolist() == prediction.tolist()
+
+
+def test_uploaded_8_bit_images_take_raw_pixels(store: Path) -> None:
+    dataset = stored("shades.zip", files.image_zip(files.two_class_images(n=20, size=8)), store, val_fraction=0.25)
+    raw = {"dataset": dataset, "model": {"name": "mlp", "hidden": [8]}, "loss": "cross_entropy", "epochs": 3}
+    spec, result, card = exported("shades", raw)
+    assert card.input.pixel_scale == 1 / 255 and card.input.kind == "images" and card.features == []
+    assert result.raw.sample.max() > 1 and np.array_equal(result.raw.sample, np.rint(result.raw.sample))
+    data = load_data(spec.dataset, seed=spec.seed, device=CPU)
+    assert data.val is not None
+    with torch.no_grad():
+        expected = result.objective.readout(result.model(data.val.x)).tolist()
+    assert onnx_outputs("shades", "final", result.raw.sample)[ONNX_PREDICTION].tolist() == expected
