@@ -36,7 +36,7 @@ def _upload_columns(spec: Upload, raw: RawInputs) -> list[FeatureColumn]:
 def _features(spec: JobSpec, trained: Trained, names: list[str]) -> list[FeatureColumn]:
     if trained.facts.inputs != "features":
         return []  # images and tokens: rows are nested arrays of the input shape
-    if isinstance(spec.dataset, Upload):
+    if isinstance(spec.dataset, Upload) and spec.dataset.resolved and spec.dataset.resolved.features:
         return _upload_columns(spec.dataset, trained.raw)
     return [FeatureColumn(name=name) for name in names]
 

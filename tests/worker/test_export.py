@@ -314,3 +314,13 @@ def test_uploaded_8_bit_images_take_raw_pixels(store: Path) -> None:
     with torch.no_grad():
         expected = result.objective.readout(result.model(data.val.x)).tolist()
     assert onnx_outputs("shades", "final", result.raw.sample)[ONNX_PREDICTION].tolist() == expected
+
+
+def test_an_uploaded_npz_of_feature_vectors_numbers_its_features(store: Path) -> None:
+    x = np.random.default_rng(0).normal(size=(100, 6)).astype(np.float32)
+    labels = np.stack([x[:, 0] > 0, x[:, 1] + x[:, 2] > 0], axis=1).astype(np.float32)
+    dataset = stored("labels.npz", files.npz_arrays(x=x, y=labels), store)
+    raw = {"dataset": dataset, "model": {"name": "mlp", "hidden": [8]}, "loss": "bce_with_logits"}
+    _, _, card = exported("labels", raw)
+    assert [f.name for f in card.features] == [f"x{i}" for i in range(6)] and card.head == "multilabel"
+    assert card.classes == dataset["resolved"]["classes"] and len(card.classes) == 2

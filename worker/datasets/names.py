@@ -32,9 +32,12 @@ class Names:
     target: str | None = None
 
 
+def _numbered_features(facts: DatasetFacts) -> list[str]:
+    return [f"x{i}" for i in range(facts.input_shape[0])] if facts.inputs == "features" else []
+
+
 def _numbered(facts: DatasetFacts) -> Names:
-    features = [f"x{i}" for i in range(facts.input_shape[0])] if facts.inputs == "features" else []
-    return Names([str(i) for i in range(facts.n_classes)], features)
+    return Names([str(i) for i in range(facts.n_classes)], _numbered_features(facts))
 
 
 def dataset_names(spec: DatasetSpec, facts: DatasetFacts) -> Names:
@@ -43,7 +46,9 @@ def dataset_names(spec: DatasetSpec, facts: DatasetFacts) -> Names:
         case Upload():
             r = spec.resolved
             assert r is not None, "the server resolves an upload at submit"
-            return Names(list(r.classes), [c.name for c in r.features], r.target.name if r.target else None)
+            # A table names its columns; an NPZ of feature vectors has none.
+            features = [c.name for c in r.features] or _numbered_features(facts)
+            return Names(list(r.classes), features, r.target.name if r.target else None)
         case Thermometer():
             return Names([], ["t_u"], "t_c")
         case BundledDataset():
