@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 TOLERANCE = 1e-4  # per value: absolute below 1, relative above (regression values come in the target's units)
 CHECK_ROWS = 64
 # The check runs torch, then ONNX Runtime, on up to CHECK_ROWS rows, in chunks while torch has taken under
-# CHECK_SECONDS: all 64 for most models; fewer for a resnet18 on 32x32 images on 2 CPU cores (about 1 s per 64).
+# CHECK_SECONDS: all 64 for most models; about 16 for a resnet18 on 32x32 images on 2 CPU cores (1 s per 64).
 CHECK_CHUNK = 8
-CHECK_SECONDS = 0.5
+CHECK_SECONDS = 0.25
 # One export at a time per process: the exporter traces through process-wide state.
 EXPORT_LOCK = threading.Lock()
 # The exporter's own loggers report every graph pass it skips; a worker's log has no use for them.
