@@ -56,6 +56,9 @@ bench-datasets: install
 bench-sweeps: install
 	$(BIN)/python -m benchmarks.bench_sweeps $(ARGS)
 
+bench-export: install
+	$(BIN)/python -m benchmarks.bench_export $(ARGS)
+
 migrate: install
 	$(BIN)/gradyard migrate
 

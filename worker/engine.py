@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import torch
@@ -30,6 +30,7 @@ from worker.optim import build_optimizer
 from worker.schedules import build_schedule
 from worker.steps import PrecisionUnavailable, Stepper, forget_compiled
 from worker.stopping import EarlyStopper
+from worker.trained import Best, Trained, cpu_weights
 from worker.training_state import LossWindow, RunPosition, restore_state, save_state
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ class TrainingFailed(Exception):
 @dataclass(frozen=True)
 class Outcome:
     """How the loop ended: it ran every epoch, early stopping ended it (succeeded, with the reason in words), or it
-    stopped because the recorder said so (stopped_by: the recorder's answer, so no one has to ask it again)."""
+    stopped because the recorder said so (stopped_by: the recorder's answer, so no one has to ask it again).
+    A succeeded run carries what its model's export needs (`trained`)."""
 
     status: Literal["succeeded", "stopped"]
     epochs: int
@@ -83,6 +85,7 @@ class Outcome:
     reason: str | None = None
     pruned: bool = False  # a sweep's pruner stopped this trial (succeeded, like early stopping)
     stopped_by: StopReason | None = None
+    trained: Trained | None = field(default=None, compare=False, repr=False)
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -217,11 +220,24 @@ class Loop:
 
     def early_stop(self, epoch: int, synced: dict[str, float]) -> Outcome | None:
         """The Outcome of a run that early stopping ends after this epoch, or None to go on."""
-        reason = self.stopper.should_stop(epoch, synced) if self.stopper else None
+        if self.stopper is None:
+            return None
+        reason = self.stopper.should_stop(epoch, synced)
+        if self.stopper.best_epoch == epoch:  # improved: keep these weights (once per improving epoch)
+            self.at.best_weights = cpu_weights(self.stepper.model)
         if reason is None:
             return None
         log.info("%s", reason)
-        return Outcome("succeeded", epoch, self.at.step, stopped_early=True, reason=reason)
+        return Outcome("succeeded", epoch, self.at.step, stopped_early=True, reason=reason, trained=self.trained())
+
+    def trained(self) -> Trained:
+        """What the run's export needs: the model as it is now, and the best weights when early stopping kept any."""
+        best = None
+        stopper, weights = self.stopper, self.at.best_weights
+        if stopper is not None and stopper.best is not None and weights is not None:
+            best = Best(weights, stopper.best_epoch, stopper.spec.metric, stopper.best)
+        model, objective = self.stepper.model, self.stepper.objective
+        return Trained(model, objective, self.data.facts, self.data.raw, self.at.epoch, best)
 
     def state(self) -> dict[str, Any]:
         """A checkpoint of everything the rest of the run depends on (tensors, numbers and strings only)."""
@@ -277,4 +293,4 @@ def _epochs(
             return stopped
         if checkpointer is not None and checkpointer.due():
             checkpointer.save(loop.state())
-    return Outcome("succeeded", loop.at.epoch, loop.at.step)
+    return Outcome("succeeded", loop.at.epoch, loop.at.step, trained=loop.trained())
