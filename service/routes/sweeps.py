@@ -18,7 +18,7 @@ from core.tables import Job, Sweep
 from service.auth import PrincipalDep
 from service.deps import SessionDep, get_celery
 from service.plotting import ImageFormat, Size
-from service.routes.plots import IMAGE_RESPONSES, Width, _draw, _too_big
+from service.routes.plots import IMAGE_RESPONSES, Width, draw_plot, too_big_problem
 from service.sweep_plots import history_plot
 from service.sweep_schemas import SweepList, SweepOut, TrialList, leaderboard
 from service.upload_jobs import resolve_job_dataset
@@ -99,7 +99,7 @@ async def plot_sweep(
 ) -> Response:
     """A sweep as a picture, PNG or SVG: each trial's objective by number, pruned ones marked, the best so far."""
     size = Size(width, height)
-    if too_big := _too_big(size):
+    if too_big := too_big_problem(size):
         return too_big
     owner = principal.owner_filter()
     sweep = await run_in_threadpool(partial(sweeps_sql.get_sweep, session, sweep_id=sweep_id, owner_id=owner))
@@ -111,4 +111,4 @@ async def plot_sweep(
         history_plot, title=title, board=board, metric=objective["metric"], maximize=objective["mode"] == "max",
         size=size, fmt=fmt,
     )  # fmt: skip
-    return await _draw(request, principal, None, draw, fmt)
+    return await draw_plot(request, principal, None, draw, fmt)
