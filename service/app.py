@@ -13,11 +13,12 @@ from service.auth import TokenBuckets, authenticate, check_auth_setting
 from service.body_limits import BodyLimits
 from service.dataset_problems import install_dataset_problems
 from service.http_hygiene import HttpHygiene
+from service.model_problems import install_model_problems
 from service.openapi import document_api, unique_id
 from service.plot_renderer import PlotRenderer
 from service.problems import install_problem_handlers
 from service.request_guard import RequestGuard
-from service.routes import dashboard, datasets, docs, events, jobs, meta, metrics, plots
+from service.routes import dashboard, datasets, docs, events, jobs, meta, metrics, models, plots, predictions
 
 log = logging.getLogger(__name__)
 # The dashboard's page (/) and files (/static/...) are public too: the browser loads them before the user pastes a key,
@@ -67,6 +68,7 @@ def create_app() -> FastAPI:
     install_problem_handlers(app)
     document_api(app)
     install_dataset_problems(app)
+    install_model_problems(app)
     app.add_middleware(BodyLimits)
     app.add_middleware(RequestGuard)
     app.add_middleware(HttpHygiene)  # outermost: its headers go on every answer, the guards' refusals too
@@ -74,6 +76,8 @@ def create_app() -> FastAPI:
     app.include_router(jobs.router, dependencies=keyed)
     app.include_router(datasets.router, dependencies=keyed)
     app.include_router(metrics.router, dependencies=keyed)
+    app.include_router(models.router, dependencies=keyed)
+    app.include_router(predictions.router, dependencies=keyed)
     app.include_router(events.router, dependencies=keyed)
     app.include_router(meta.catalog_router, dependencies=keyed)
     app.include_router(meta.router)

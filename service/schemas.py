@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from core.states import JobStatus
 from core.tables import Job, JobEvent
+from service.model_schemas import ModelOut
 
 
 class Progress(BaseModel):
@@ -65,6 +66,9 @@ class JobOut(BaseModel):
     events: list[JobEventOut] | None = Field(
         default=None, description="The state log, oldest first (on GET /jobs/{id}; null in lists)."
     )
+    model: ModelOut | None = Field(description="The trained model: null until the job has succeeded.")
+    rerun_of: str | None = Field(description="The job this one reruns (POST /jobs/{id}/rerun), if it is a rerun.")
+    bytes_held: int = Field(description="Bytes of artifacts (checkpoints, model files) the job keeps in the store.")
 
     @classmethod
     def of(cls, job: Job, events: Sequence[JobEvent] | None = None) -> "JobOut":
@@ -85,6 +89,9 @@ class JobOut(BaseModel):
             created_at=job.created_at,
             started_at=job.started_at,
             finished_at=job.finished_at,
+            model=ModelOut.of(job),
+            rerun_of=job.rerun_of,
+            bytes_held=job.bytes_held,
             events=None
             if events is None
             else [
