@@ -120,7 +120,7 @@ def _feature_column(table: pa.Table, feature: FeatureColumn, card: ModelCard) ->
     if pa.types.is_null(column.type):
         values = np.zeros(rows)
     elif pa.types.is_integer(column.type) or pa.types.is_floating(column.type) or pa.types.is_boolean(column.type):
-        values = column.fill_null(0).cast(pa.float64()).to_numpy(zero_copy_only=False)
+        values = column.cast(pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
     else:
         raise PredictionRejected(f"column '{feature.name}' holds {column.type}, not numbers: {expects(card)}")
     return numbers(card, feature, values, missing, "row")
