@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install: reruns skip pip until pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium run lint test compose-test migrate clean bench-history bench-ingest bench-training bench-queue bench-datasets
+.PHONY: install chromium run lint test compose-test migrate clean bench-history bench-ingest bench-training bench-queue bench-datasets bench-predict
 
 install: $(STAMP)
 
@@ -52,6 +52,9 @@ bench-queue: install
 
 bench-datasets: install
 	$(BIN)/python -m benchmarks.bench_datasets $(ARGS)
+
+bench-predict: install
+	$(BIN)/python -m benchmarks.bench_predict $(ARGS)
 
 migrate: install
 	$(BIN)/gradyard migrate

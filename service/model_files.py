@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from core import repository
+from core.db import session_scope
 from core.errors import JobNotFound
 from core.keys import Principal
 from core.model_card import ModelCard, ModelFormat, Which
@@ -92,15 +92,25 @@ def ready_card(job: Job) -> ModelCard:
     )
 
 
-def card_for(session: Session, *, job_id: str, principal: Principal) -> ModelCard:
-    """The ready model of a job the caller may see (JobNotFound for another's), from memory once cached."""
+def cached_card_for(*, job_id: str, principal: Principal) -> ModelCard | None:
+    """The ready model of a job the caller may see, if it is in memory (JobNotFound for another's job); None when
+    it is not (then `card_for` reads the database)."""
     cached = _ready.get(_cache_key(job_id))
     if cached is None:
-        return ready_card(repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter()))
+        return None
     owner = principal.owner_filter()
     if owner is not None and cached.owner_id != owner:
         raise JobNotFound(job_id)
     return cached.card
+
+
+def card_for(*, job_id: str, principal: Principal) -> ModelCard:
+    """The ready model of a job the caller may see (JobNotFound for another's), from memory once cached."""
+    cached = cached_card_for(job_id=job_id, principal=principal)
+    if cached is not None:
+        return cached
+    with session_scope() as session:
+        return ready_card(repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter()))
 
 
 def model_path(card: ModelCard, *, which: Which, fmt: ModelFormat) -> tuple[Path, str]:

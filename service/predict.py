@@ -27,6 +27,7 @@ ARROW_STREAM = "application/vnd.apache.arrow.stream"
 JSON = "application/json"
 Decoder = Callable[[bytes, ModelCard], Array]
 SessionKey = tuple[str, str, Which]  # store root, job id, which weights
+QUICK_BODY_BYTES = 8192  # about 40 rows of 8x8 images as JSON: well under a millisecond of work
 
 
 def _options() -> ort.SessionOptions:
@@ -64,6 +65,10 @@ class Sessions:
         with self._lock:
             self._loading.pop(key, None)
         return session
+
+    def holds(self, key: SessionKey) -> bool:
+        """Whether this model is loaded now."""
+        return self._cache.get(key) is not None
 
     def clear(self) -> None:
         """Drop every loaded model."""
@@ -122,12 +127,22 @@ def decoder(media_type: str | None) -> Callable[..., Array]:
     )
 
 
+def _session_key(card: ModelCard, which: Which) -> SessionKey:
+    return (str(get_store().root), card.job_id, which)
+
+
+def quick(card: ModelCard, *, which: Which, body: bytes) -> bool:
+    """Whether a prediction is quick enough to run on the event loop: a small body, for a model already loaded (a
+    thread hop costs more than the work; a large body or a first load goes to a thread)."""
+    return len(body) <= QUICK_BODY_BYTES and get_sessions().holds(_session_key(card, which))
+
+
 def predict(card: ModelCard, *, which: Which, body: bytes, media_type: str | None) -> bytes:
     """The answer's JSON for a request body: decoded and checked, run through the model's ONNX graph."""
     read = decoder(media_type)
     path, _ = model_path(card, which=which, fmt="onnx")
     x = read(body, card, max_rows=get_settings().max_predict_rows)  # checked before a model is loaded for it
-    session = get_sessions().get((str(get_store().root), card.job_id, which), path)
+    session = get_sessions().get(_session_key(card, which), path)
     try:
         values = session.run(None, {ONNX_INPUT: x})
     except Exception as exc:  # ONNX Runtime's errors derive from Exception only

@@ -85,12 +85,13 @@ KINDS["price"] = ("regression", [3], 1)
 
 
 @functools.cache
-def exported(kind: str) -> Exported:
-    """The model of this kind, exported (once per test session)."""
+def exported(kind: str, hidden: int = 16) -> Exported:
+    """The model of this kind (one hidden layer this wide), exported (once per test session)."""
     head, shape, n_out = KINDS[kind]
     width = int(np.prod(shape))
     torch.manual_seed(0)
-    module = Graph(nn.Sequential(nn.Linear(width, 16), nn.ReLU(), nn.Linear(16, n_out)), head, width).eval()
+    layers = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, n_out))
+    module = Graph(layers, head, width).eval()
     outputs = ["prediction", "probabilities"] if head != "regression" else ["prediction"]
     program = torch.onnx.export(
         module,
@@ -117,9 +118,9 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def card(kind: str, job_id: str, *, best: bool = False, onnx: bool = True) -> ModelCard:
+def card(kind: str, job_id: str, *, best: bool = False, onnx: bool = True, hidden: int = 16) -> ModelCard:
     """model.json of this kind of model for a job (best weights too when `best`; no ONNX file unless `onnx`)."""
-    model = exported(kind)
+    model = exported(kind, hidden)
     head, shape, n_out = KINDS[kind]
     onnx_file = OnnxFile(sha256=_sha(model.onnx), bytes=len(model.onnx), opset=18, max_abs_diff=2.4e-7, checked_rows=64)
     final = Weights(
@@ -135,7 +136,7 @@ def card(kind: str, job_id: str, *, best: bool = False, onnx: bool = True) -> Mo
         outputs["probabilities"] = "each class's probability"
     return ModelCard(
         job_id=job_id,
-        model={"name": "mlp", "hidden": [16], "activation": "relu", "dropout": 0.0},
+        model={"name": "mlp", "hidden": [hidden], "activation": "relu", "dropout": 0.0},
         task={"classes": "multiclass_classification", "binary": "binary_classification"}.get(head, "regression"),
         head=head,  # type: ignore[arg-type]
         n_outputs=n_out,
@@ -150,9 +151,10 @@ def card(kind: str, job_id: str, *, best: bool = False, onnx: bool = True) -> Mo
     )
 
 
-def install(kind: str, job_id: str, *, best: bool = False, onnx: bool = True) -> ModelCard:
+def install(kind: str, job_id: str, *, best: bool = False, onnx: bool = True, hidden: int = 16) -> ModelCard:
     """Write a job's model files into the store, as the worker's export does; the card written."""
-    store, model, written = get_store(), exported(kind), card(kind, job_id, best=best, onnx=onnx)
+    store, model = get_store(), exported(kind, hidden)
+    written = card(kind, job_id, best=best, onnx=onnx, hidden=hidden)
     for which in written.weights:
         store.put_bytes(model_key(job_id, model_filename(which, "safetensors")), model.safetensors)
         if onnx:
