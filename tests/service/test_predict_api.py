@@ -3,16 +3,22 @@ three bodies (JSON, .npy, Arrow) agree, and the caps and bad inputs answer probl
 expects."""
 
 import io
+import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from core import repository
+from core.db import session_scope
 from core.settings import get_settings
+from service import auth
 from service.predict import ARROW_STREAM, NPY, Sessions
 from tests.service import trained
+from tests.service.conftest import client_with_key
 
 PROBLEM = "application/problem+json"
 
@@ -144,3 +150,22 @@ def test_loaded_models_stay_within_their_bytes(tmp_path: Path) -> None:
     sessions.get(("s", "price", "final"), paths["price"])  # the least recently used (digits) makes room
     assert sessions.loaded_bytes == sizes["churn"] + sizes["price"]
     assert sessions.get(("s", "digits", "final"), paths["digits"]) is not first
+
+
+def test_a_revoked_key_stops_predicting_once_its_trust_runs_out(
+    app: FastAPI, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auth, "KEY_TRUST_SECONDS", 0.5)
+    with session_scope() as session:
+        issued = repository.issue_key(session, user_name="carol", is_admin=False)
+    carol = client_with_key(app, issued.key)
+    job_id = trained.trained_job(carol, "digits")
+    row = {"inputs": [[0] * 64]}
+    assert carol.post(f"/jobs/{job_id}/predict", json=row).status_code == 200
+    with session_scope() as session:
+        assert repository.revoke_key(session, key_id=issued.id)
+    time.sleep(0.6)
+    refused = carol.post(f"/jobs/{job_id}/predict", json=row)
+    assert (refused.status_code, refused.json()["detail"]) == (401, "the key is unknown or revoked")
+    assert client_with_key(app, None).post(f"/jobs/{job_id}/predict", json=row).status_code == 401
+    assert client_with_key(app, "gy_not-a-key").post(f"/jobs/{job_id}/predict", json=row).status_code == 401
