@@ -15,6 +15,10 @@ class JobNotFound(GradyardError):
         self.job_id = job_id
 
 
+class JobStillActive(GradyardError):
+    """The job is still queued or running, and the request needs it ended (a rerun)."""
+
+
 class StaleAttempt(GradyardError):
     """A worker wrote with an attempt number that is no longer the job's current one (fencing)."""
 

@@ -3,6 +3,7 @@
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from core.errors import JobStillActive
 from core.prediction.errors import ModelNotServable, PredictionRejected
 from service.problems import problem
 
@@ -26,7 +27,12 @@ def _on_not_servable(_: Request, exc: Exception) -> Response:
     return problem(exc.status, exc.title, str(exc), kind=exc.kind, headers=headers)
 
 
+def _on_still_active(_: Request, exc: Exception) -> Response:
+    return problem(409, "Job not ended", str(exc), kind="job-active")
+
+
 def install_model_problems(app: FastAPI) -> None:
-    """Map the model and prediction errors to problem+json."""
+    """Map the model, prediction and rerun errors to problem+json."""
     app.add_exception_handler(PredictionRejected, _on_rejected)
     app.add_exception_handler(ModelNotServable, _on_not_servable)
+    app.add_exception_handler(JobStillActive, _on_still_active)

@@ -127,8 +127,11 @@ def _feature_column(table: pa.Table, feature: FeatureColumn, card: ModelCard) ->
 
 
 def _category_column(column: pa.Array, feature: FeatureColumn, card: ModelCard) -> Array:
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type) or pa.types.is_null(column.type)):
+    if pa.types.is_null(column.type):  # a column left out: every value missing
+        return one_hot(card, feature, np.full(len(column), -1, dtype=np.int64), "row")
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         raise PredictionRejected(f"column '{feature.name}' holds {column.type}, not category names (strings)")
+    column = column.cast(pa.string())
     codes = pc.index_in(column, value_set=pa.array(feature.categories or [], pa.string()))
     unknown = pc.and_(codes.is_null(), column.is_valid())
     if pc.any(unknown).as_py():

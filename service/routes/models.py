@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from starlette.types import Receive, Scope, Send
 
 from core import repository
+from core.errors import JobStillActive
 from core.merge_patch import merge_patch
 from core.model_card import ModelCard, ModelFormat, Which
-from core.prediction.errors import ModelNotServable
 from core.spec import JobSpec
 from core.states import TERMINAL_STATUSES
 from core.store import MODEL_CARD, get_store, model_filename, model_key
@@ -150,12 +150,7 @@ def rerun_job(
     optional merge patch, validated and admitted as POST /jobs does. The new job records `rerun_of`."""
     job = repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
     if job.status not in TERMINAL_STATUSES:
-        raise ModelNotServable(
-            f"job {job.id} is {job.status}: rerun it once it has ended",
-            status=409,
-            title="Job not ended",
-            kind="job-active",
-        )
+        raise JobStillActive(f"job {job.id} is {job.status}: rerun it once it has ended")
     spec = _validated(rerun_spec(job, patch))
     try:
         submitted = submit(

@@ -217,3 +217,16 @@ def test_answers_name_classes_and_keep_values_in_units() -> None:
     assert values == {"predictions": [1.5, 2.25], "probabilities": None, "classes": None}
     two = orjson.loads(answer(regression, {"prediction": np.array([[1.5, 2.0]], dtype=np.float32)}))
     assert two["predictions"] == [[1.5, 2.0]]
+
+
+def test_arrow_columns_left_out_are_filled_or_refused() -> None:
+    table = pa.table({"plan": pa.array(["pro", "basic"], pa.large_string()), "paperless": [False, True]})
+    assert decode_arrow(arrow(table), CHURN, max_rows=ROWS).tolist() == [[36, 0, 0, 1, 0], [36, 1, 0, 0, 1]]
+    with pytest.raises(PredictionRejected, match="the Arrow stream has no column 'plan'"):
+        decode_arrow(arrow(table.drop_columns(["plan"])), CHURN, max_rows=ROWS)
+    filled = [f.model_copy(update={"fill": 0.0}) if f.name == "plan" else f for f in CHURN.features]
+    lenient = CHURN.model_copy(update={"features": filled})
+    assert decode_arrow(arrow(table.drop_columns(["plan"])), lenient, max_rows=ROWS).tolist() == [
+        [36, 0, 0, 0, 0],
+        [36, 0, 0, 0, 1],
+    ]
