@@ -1,5 +1,6 @@
 """The FastAPI application."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,16 +41,22 @@ def print_first_admin_key() -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Check the auth setting and make the first admin key before serving; own the plot renderer's threads."""
+    """Check the auth setting and make the first admin key before serving; own the plot renderer's threads; keep
+    start-up's objects out of the cyclic collector's way while serving."""
     settings = get_settings()
     check_auth_setting(settings)
     if settings.auth == "on":
         print_first_admin_key()
     app.state.plots = PlotRenderer.from_settings(settings)
+    # What start-up made (modules, the app, the libraries' tables) lives as long as the process: out of the cyclic
+    # collector's way, a full collection walks only what requests made. A 1,000-row JSON prediction makes ~10,000
+    # lists, enough to set one off; it took ~200 ms when it walked everything (bench-predict's p95).
+    gc.freeze()
     try:
         yield
     finally:
         app.state.plots.close()
+        gc.unfreeze()
 
 
 def create_app() -> FastAPI:
