@@ -4,6 +4,7 @@ core; the request body read by its Content-Type and checked against the model's 
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +28,11 @@ ARROW_STREAM = "application/vnd.apache.arrow.stream"
 JSON = "application/json"
 Decoder = Callable[[bytes, ModelCard], Array]
 SessionKey = tuple[str, str, Which]  # store root, job id, which weights
-QUICK_BODY_BYTES = 8192  # about 40 rows of 8x8 images as JSON: well under a millisecond of work
+# Work that may run on the event loop: less than a hop to a thread and back costs on a busy machine. A body this small
+# always may (about 40 rows of 8x8 images as JSON); a larger one when its model's past requests say it is quick.
+QUICK_SECONDS = 0.002
+QUICK_BODY_BYTES = 8192
+CostKey = tuple[SessionKey, str]  # a model, and the Content-Type of the bodies it was timed on
 
 
 def _options() -> ort.SessionOptions:
@@ -131,14 +136,36 @@ def _session_key(card: ModelCard, which: Which) -> SessionKey:
     return (str(get_store().root), card.job_id, which)
 
 
-def quick(card: ModelCard, *, which: Which, body: bytes) -> bool:
-    """Whether a prediction is quick enough to run on the event loop: a small body, for a model already loaded (a
-    thread hop costs more than the work; a large body or a first load goes to a thread)."""
-    return len(body) <= QUICK_BODY_BYTES and get_sessions().holds(_session_key(card, which))
+# Seconds per body byte of each model's large requests, a moving average: JSON costs ~75 ns a byte to parse, an .npy
+# body next to nothing, and the model's own run anything from a few ns a byte (an MLP) to far more (a ResNet).
+_costs: Lru[CostKey, float] = Lru(4096)
+
+
+def quick(card: ModelCard, *, which: Which, body: bytes, media_type: str | None) -> bool:
+    """Whether a prediction may run on the event loop: its model is loaded, and the body is small or the model's
+    past requests of this kind say it takes less than QUICK_SECONDS (a first large one goes to a thread)."""
+    key = _session_key(card, which)
+    if not get_sessions().holds(key):
+        return False
+    if len(body) <= QUICK_BODY_BYTES:
+        return True
+    per_byte = _costs.get((key, media_type or JSON))
+    return per_byte is not None and per_byte * len(body) <= QUICK_SECONDS
 
 
 def predict(card: ModelCard, *, which: Which, body: bytes, media_type: str | None) -> bytes:
-    """The answer's JSON for a request body: decoded and checked, run through the model's ONNX graph."""
+    """The answer's JSON for a request body: decoded and checked, run through the model's ONNX graph (a large
+    body's time is noted for `quick`)."""
+    started = time.perf_counter()
+    answered = _predict(card, which=which, body=body, media_type=media_type)
+    if len(body) > QUICK_BODY_BYTES:
+        key: CostKey = (_session_key(card, which), media_type or JSON)
+        per_byte, before = (time.perf_counter() - started) / len(body), _costs.get(key)
+        _costs.put(key, per_byte if before is None else 0.8 * before + 0.2 * per_byte)
+    return answered
+
+
+def _predict(card: ModelCard, *, which: Which, body: bytes, media_type: str | None) -> bytes:
     read = decoder(media_type)
     path, _ = model_path(card, which=which, fmt="onnx")
     x = read(body, card, max_rows=get_settings().max_predict_rows)  # checked before a model is loaded for it

@@ -1,8 +1,8 @@
 """POST /jobs/{id}/predict: a succeeded job's model run on the rows of the request, in the API (ONNX Runtime).
 
 The hot path costs no query and no thread hop: the key is trusted for a moment once found valid (service.auth), a
-ready model's card and owner are kept in memory (service.model_files), and a small request for a loaded model runs on
-the event loop. Anything else (a first request, a large body) goes to a thread.
+ready model's card and owner are kept in memory (service.model_files), and a request its model's past requests say
+is quick runs on the event loop. Anything else (a first request, a long one) goes to a thread.
 """
 
 from typing import Annotated
@@ -36,7 +36,7 @@ async def predict_rows(
     if card is None:
         card = await run_in_threadpool(card_for, job_id=job_id, principal=principal)
     sent = media_type(request.scope)
-    if quick(card, which=which, body=body):
+    if quick(card, which=which, body=body, media_type=sent):
         answer = predict(card, which=which, body=body, media_type=sent)
     else:
         answer = await run_in_threadpool(predict, card, which=which, body=body, media_type=sent)

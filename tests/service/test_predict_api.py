@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from core import repository
 from core.db import session_scope
 from core.settings import get_settings
-from service import auth
+from service import auth, predict
 from service.predict import ARROW_STREAM, NPY, Sessions
 from tests.service import trained
 from tests.service.conftest import client_with_key
@@ -169,3 +169,21 @@ def test_a_revoked_key_stops_predicting_once_its_trust_runs_out(
     assert (refused.status_code, refused.json()["detail"]) == (401, "the key is unknown or revoked")
     assert client_with_key(app, None).post(f"/jobs/{job_id}/predict", json=row).status_code == 401
     assert client_with_key(app, "gy_not-a-key").post(f"/jobs/{job_id}/predict", json=row).status_code == 401
+
+
+def test_a_request_runs_on_the_event_loop_once_its_model_has_shown_it_is_quick(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = trained.trained_job(client, "digits")
+    card = trained.card("digits", job_id)
+    small, large = npy(images(2)), npy(images(1000))
+    assert not predict.quick(card, which="final", body=small, media_type=NPY)  # its model is not loaded yet
+    assert client.post(f"/jobs/{job_id}/predict", content=small, headers={"Content-Type": NPY}).status_code == 200
+    assert predict.quick(card, which="final", body=small, media_type=NPY)
+    assert not predict.quick(card, which="final", body=large, media_type=NPY)  # never timed: a thread
+    assert client.post(f"/jobs/{job_id}/predict", content=large, headers={"Content-Type": NPY}).status_code == 200
+    monkeypatch.setattr(predict, "QUICK_SECONDS", 10.0)
+    assert predict.quick(card, which="final", body=large, media_type=NPY)
+    assert not predict.quick(card, which="final", body=large, media_type=ARROW_STREAM)  # timed per kind of body
+    monkeypatch.setattr(predict, "QUICK_SECONDS", 1e-9)
+    assert not predict.quick(card, which="final", body=large, media_type=NPY)
