@@ -59,7 +59,10 @@ def _document_model(operation: dict[str, Any]) -> None:
         "The file: safetensors weights, or an ONNX graph (always whole: Range is not served).",
         {"ETag": etag, "Cache-Control": cache, "Content-Disposition": header("attachment, with a file name.")},
     )
-    responses["304"] = {"description": "Not modified: If-None-Match named this file.", "headers": {"ETag": etag}}
+    responses["304"] = {
+        "description": "Not modified: If-None-Match named this file.",
+        "headers": {"ETag": etag, "Cache-Control": cache},
+    }
     responses["404"] = NO_SUCH_FILE
     responses["409"] = MODEL_CONFLICT
 
