@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from core.model_card import ModelCard, ModelFormat, Which
 from core.states import ModelStatus
@@ -96,6 +96,11 @@ class PredictRecords(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     records: list[dict[str, Any]]
+
+
+class SpecPatch(RootModel[dict[str, Any]]):
+    """A JSON merge patch (RFC 7396) of a job's resolved spec: {"optimizer": {"lr": 0.01}} changes one value, null
+    removes a key."""
 
 
 class PredictionOut(BaseModel):

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from service.model_schemas import PredictInputs, PredictRecords
+from service.model_schemas import PredictInputs, PredictRecords, SpecPatch
 from service.openapi_models import MODEL_DOCUMENTERS
 from service.openapi_parts import PROBLEM_MEDIA_TYPE, RETRY_AFTER, SCHEMAS, header, job_links, problem_answer
 from service.problems import Problem
@@ -155,7 +155,7 @@ ROUTE_DOCUMENTERS = {
 
 def _complete(schema: dict[str, Any]) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    models: list[type[BaseModel]] = [Problem, *STREAM_EVENTS.values(), PredictInputs, PredictRecords]
+    models: list[type[BaseModel]] = [Problem, *STREAM_EVENTS.values(), PredictInputs, PredictRecords, SpecPatch]
     for model in models:
         model_schema = model.model_json_schema(ref_template=SCHEMAS + "{model}")
         components.update(model_schema.pop("$defs", {}))

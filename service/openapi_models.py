@@ -35,11 +35,7 @@ PREDICT_BODY = {
     },
 }
 MERGE_PATCH = "application/merge-patch+json"
-MERGE_PATCH_SCHEMA = {
-    "type": "object",
-    "description": 'A JSON merge patch (RFC 7396) of the job\'s resolved spec: {"optimizer": {"lr": 0.01}} changes '
-    "one value, null removes a key.",
-}
+MERGE_PATCH_SCHEMA = {"$ref": SCHEMAS + "SpecPatch"}
 
 
 def _file(media_type: str, description: str, headers: dict[str, Any]) -> dict[str, Any]:
