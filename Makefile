@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install: reruns skip pip until pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium run lint test compose-test migrate clean bench-history bench-ingest bench-training bench-queue bench-datasets bench-sweeps
+.PHONY: install chromium run lint test compose-test migrate clean bench-history bench-ingest bench-training bench-queue bench-datasets bench-sweeps bench-export bench-predict
 
 install: $(STAMP)
 
@@ -58,6 +58,8 @@ bench-sweeps: install
 
 bench-export: install
 	$(BIN)/python -m benchmarks.bench_export $(ARGS)
+bench-predict: install
+	$(BIN)/python -m benchmarks.bench_predict $(ARGS)
 
 migrate: install
 	$(BIN)/gradyard migrate

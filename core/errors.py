@@ -23,6 +23,10 @@ class SweepNotFound(GradyardError):
         self.sweep_id = sweep_id
 
 
+class JobStillActive(GradyardError):
+    """The job is still queued or running, and the request needs it ended (a rerun)."""
+
+
 class StaleAttempt(GradyardError):
     """A worker wrote with an attempt number that is no longer the job's current one (fencing)."""
 

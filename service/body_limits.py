@@ -2,6 +2,7 @@
 nesting depth, and with strings the database cannot store."""
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
@@ -18,6 +19,9 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 # Uploads stream to the artifact store under their own, larger limit (service.uploads): never buffered here.
 STREAMED_PATHS = frozenset({"/datasets"})
+# Prediction bodies have their own limit, and may be binary (.npy, Arrow): the route reads them by their Content-Type
+# and checks them itself (scanning a large JSON body here, byte by byte, would cost more than the prediction).
+PREDICT_PATH = re.compile(r"/jobs/[^/]+/predict/?")
 DRAIN_FACTOR = 64  # past the limit, read on (up to this many limits) so a streaming client gets to read the 413
 
 
@@ -102,7 +106,8 @@ class BodyLimits:
             await self.app(scope, receive, send)
             return
         settings = get_settings()
-        limit = settings.max_body_bytes
+        predicting = PREDICT_PATH.fullmatch(scope["path"]) is not None
+        limit = settings.max_predict_bytes if predicting else settings.max_body_bytes
         too_large = f"the request body is larger than {limit:,} bytes"
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -123,7 +128,7 @@ class BodyLimits:
                 await send_problem(send, 413, "Request too large", too_large, "request-too-large")
                 return
         body = b"".join(chunks)
-        if refusal := body_problem(scope, body, max_depth=settings.max_json_depth):
+        if not predicting and (refusal := body_problem(scope, body, max_depth=settings.max_json_depth)):
             await send_problem(send, *refusal)
             return
         await self.app(scope, _replay(body, receive), send)

@@ -12,12 +12,13 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from service.model_schemas import PredictInputs, PredictRecords, SpecPatch
+from service.openapi_models import MODEL_DOCUMENTERS
+from service.openapi_parts import PROBLEM_MEDIA_TYPE, RETRY_AFTER, SCHEMAS, header, job_links, problem_answer
 from service.problems import Problem
 from service.routes.events import LAST_EVENT_ID
 from service.schemas import STREAM_EVENTS
 
-SCHEMAS = "#/components/schemas/"
-PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Each event's id is the cursor a client resumes from, sent back as Last-Event-ID.
 EVENT_ID = {"type": "string", "pattern": LAST_EVENT_ID}
 
@@ -27,44 +28,27 @@ def unique_id(route: APIRoute) -> str:
     return route.name
 
 
-def _header(description: str, *, required: bool = True, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"description": description, "required": required, "schema": schema or {"type": "string"}}
-
-
-RETRY_AFTER = _header("Seconds to wait before retrying.", schema={"type": "integer", "minimum": 1})
-
-
-def _problem(description: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    answer: dict[str, Any] = {
-        "description": description,
-        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": SCHEMAS + "Problem"}}},
-    }
-    if headers:
-        answer["headers"] = headers
-    return answer
-
-
-UNAUTHORIZED = _problem(
+UNAUTHORIZED = problem_answer(
     "No key, or a key that is unknown or revoked.",
-    {"WWW-Authenticate": _header("The scheme to authenticate with: Bearer.")},
+    {"WWW-Authenticate": header("The scheme to authenticate with: Bearer.")},
 )
-RATE_LIMITED = _problem(
+RATE_LIMITED = problem_answer(
     "Too many requests from this key; or, where the route says, another per-user limit.", {"Retry-After": RETRY_AFTER}
 )
-NOT_FOUND = _problem("No such job for this key (another user's job is not found either).")
-SWEEP_NOT_FOUND = _problem("No such sweep for this key (another user's sweep is not found either).")
-INVALID = _problem("A parameter or the body is invalid; `errors` says where and why.")
-UNAVAILABLE = _problem(
+NOT_FOUND = problem_answer("No such job for this key (another user's job is not found either).")
+SWEEP_NOT_FOUND = problem_answer("No such sweep for this key (another user's sweep is not found either).")
+INVALID = problem_answer("A parameter or the body is invalid; `errors` says where and why.")
+UNAVAILABLE = problem_answer(
     "The database (or, on submit, the queue) cannot be reached; nothing was changed.", {"Retry-After": RETRY_AFTER}
 )
-ANY_CLIENT_ERROR = _problem("The request cannot be served as sent.")
-ANY_SERVER_ERROR = _problem("The server failed; the error is logged.")
+ANY_CLIENT_ERROR = problem_answer("The request cannot be served as sent.")
+ANY_SERVER_ERROR = problem_answer("The server failed; the error is logged.")
 # What only POST /jobs answers (the body is read and parsed, the quota checked, the queue reached).
 SUBMIT_ERRORS = {
-    "400": _problem("The body is not valid JSON."),
-    "409": _problem("The Idempotency-Key was first used with a different body."),
-    "413": _problem("The body is too large or nested too deep."),
-    "429": _problem("Too many active jobs for this user, or too many requests.", {"Retry-After": RETRY_AFTER}),
+    "400": problem_answer("The body is not valid JSON."),
+    "409": problem_answer("The Idempotency-Key was first used with a different body."),
+    "413": problem_answer("The body is too large or nested too deep."),
+    "429": problem_answer("Too many active jobs for this user, or too many requests.", {"Retry-After": RETRY_AFTER}),
 }
 
 
@@ -92,56 +76,42 @@ def _document_stream(operation: dict[str, Any]) -> None:
     )
     ok["content"] = {"text/event-stream": {"schema": {"oneOf": events}}}
     ok["headers"] = {
-        "Cache-Control": _header("no-cache: the stream is never cached."),
-        "X-Accel-Buffering": _header("no: proxies must not buffer the stream."),
+        "Cache-Control": header("no-cache: the stream is never cached."),
+        "X-Accel-Buffering": header("no: proxies must not buffer the stream."),
     }
-    operation["responses"]["429"] = _problem(
+    operation["responses"]["429"] = problem_answer(
         "Too many requests, or too many live streams open for this user.", {"Retry-After": RETRY_AFTER}
     )
 
 
 def _document_metrics(operation: dict[str, Any]) -> None:
     ok = operation["responses"]["200"]
-    cache = _header("no-cache: revalidate with If-None-Match before using a stored copy.")
+    cache = header("no-cache: revalidate with If-None-Match before using a stored copy.")
     ok["headers"] = {
         "Cache-Control": cache,
-        "ETag": _header("Only once the job has ended: its history no longer changes.", required=False),
-        "Content-Disposition": _header("Only for CSV: a download named after the job.", required=False),
+        "ETag": header("Only once the job has ended: its history no longer changes.", required=False),
+        "Content-Disposition": header("Only for CSV: a download named after the job.", required=False),
     }
-    operation["responses"]["304"]["headers"] = {"Cache-Control": cache, "ETag": _header("The validator that matched.")}
-
-
-def _job_links(pointer: str) -> dict[str, Any]:
-    """Links from an answer that names a job (at this JSON pointer) to the routes of that job."""
-    return {
-        name: {"operationId": target, "parameters": {"job_id": f"$response.body#{pointer}"}, "description": what}
-        for name, target, what in [
-            ("ReadJob", "read_job", "The job, its state and its state log."),
-            ("ReadMetrics", "read_metrics", "The job's metric history."),
-            ("StreamEvents", "stream_events", "The job's live stream."),
-            ("CancelJob", "cancel_job", "Stop the job."),
-            ("PlotJob", "plot_job", "The job's curves as a picture."),
-        ]
-    }
+    operation["responses"]["304"]["headers"] = {"Cache-Control": cache, "ETag": header("The validator that matched.")}
 
 
 def _document_submit(operation: dict[str, Any]) -> None:
-    location = {"Location": _header("The job's URL, /jobs/{id}.")}
+    location = {"Location": header("The job's URL, /jobs/{id}.")}
     for code in ("200", "201"):
         operation["responses"][code]["headers"] = location
-        operation["responses"][code]["links"] = _job_links("/id")
+        operation["responses"][code]["links"] = job_links("/id")
     operation["responses"].update(SUBMIT_ERRORS)
 
 
 def _document_job(operation: dict[str, Any]) -> None:
     for code in ("200", "202"):
         if code in operation["responses"]:
-            operation["responses"][code]["links"] = _job_links("/id")
+            operation["responses"][code]["links"] = job_links("/id")
 
 
 def _document_list(operation: dict[str, Any]) -> None:
     # The newest job of the page; an empty page has none, and the link does not apply.
-    operation["responses"]["200"]["links"] = _job_links("/items/0/id")
+    operation["responses"]["200"]["links"] = job_links("/items/0/id")
 
 
 def _document_plot(operation: dict[str, Any]) -> None:
@@ -150,12 +120,12 @@ def _document_plot(operation: dict[str, Any]) -> None:
         media_type: {"schema": {"type": "string", "contentMediaType": media_type}}
         for media_type in ("image/png", "image/svg+xml")
     }
-    ok["headers"] = {"Cache-Control": _header("no-store: a live job's picture changes.")}
+    ok["headers"] = {"Cache-Control": header("no-store: a live job's picture changes.")}
     operation["responses"]["404"] = NOT_FOUND  # the compare chart's job ids are in its query
 
 
 def _document_create_sweep(operation: dict[str, Any]) -> None:
-    operation["responses"]["201"]["headers"] = {"Location": _header("The sweep's URL, /sweeps/{id}.")}
+    operation["responses"]["201"]["headers"] = {"Location": header("The sweep's URL, /sweeps/{id}.")}
     operation["responses"].update({code: SUBMIT_ERRORS[code] for code in ("400", "413")})
 
 
@@ -167,7 +137,8 @@ def _document_sweep_plot(operation: dict[str, Any]) -> None:
 def _document_errors(path: str, operation: dict[str, Any]) -> None:
     """Problem+json for each error status this operation answers, and for any other 4xx or 5xx."""
     responses = operation["responses"]
-    responses.pop("422", None)  # FastAPI's HTTPValidationError: the API answers problem+json instead
+    if PROBLEM_MEDIA_TYPE not in responses.get("422", {}).get("content", {}):
+        responses.pop("422", None)  # FastAPI's HTTPValidationError: the API answers problem+json instead
     if operation.get("security"):
         responses.setdefault("401", UNAUTHORIZED)
         responses.setdefault("429", RATE_LIMITED)
@@ -193,12 +164,13 @@ ROUTE_DOCUMENTERS = {
     "plot_comparison": _document_plot,
     "create_sweep": _document_create_sweep,
     "plot_sweep": _document_sweep_plot,
+    **MODEL_DOCUMENTERS,
 }
 
 
 def _complete(schema: dict[str, Any]) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    models: list[type[BaseModel]] = [Problem, *STREAM_EVENTS.values()]
+    models: list[type[BaseModel]] = [Problem, *STREAM_EVENTS.values(), PredictInputs, PredictRecords, SpecPatch]
     for model in models:
         model_schema = model.model_json_schema(ref_template=SCHEMAS + "{model}")
         components.update(model_schema.pop("$defs", {}))

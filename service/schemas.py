@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from core.states import JobStatus
 from core.tables import Job, JobEvent
+from service.model_schemas import ModelOut
 
 
 class Progress(BaseModel):
@@ -68,6 +69,9 @@ class JobOut(BaseModel):
     sweep_id: str | None = Field(default=None, description="The sweep this job is a trial of; null for a lone job.")
     trial: int | None = Field(default=None, description="Its trial number in that sweep.")
     params: dict[str, Any] | None = Field(default=None, description="The values the sweep chose for it, by path.")
+    model: ModelOut | None = Field(description="The trained model: null until the job has succeeded.")
+    rerun_of: str | None = Field(description="The job this one reruns (POST /jobs/{id}/rerun), if it is a rerun.")
+    bytes_held: int = Field(description="Bytes of artifacts (checkpoints, model files) the job keeps in the store.")
 
     @classmethod
     def of(cls, job: Job, events: Sequence[JobEvent] | None = None) -> "JobOut":
@@ -91,6 +95,9 @@ class JobOut(BaseModel):
             sweep_id=job.sweep_id,
             trial=job.trial,
             params=job.params,
+            model=ModelOut.of(job),
+            rerun_of=job.rerun_of,
+            bytes_held=job.bytes_held,
             events=None
             if events is None
             else [

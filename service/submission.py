@@ -34,7 +34,9 @@ class QueueUnavailable(Exception):
     """The broker could not be reached; the job was withdrawn, so nothing is stored."""
 
 
-def _new_job(spec: JobSpec, principal: Principal, idempotency_key: str | None) -> repository.NewJob:
+def _new_job(
+    spec: JobSpec, principal: Principal, idempotency_key: str | None, rerun_of: str | None
+) -> repository.NewJob:
     """The job to store: the spec with its name resolved, and the hash a replay compares."""
     resolved = spec.model_copy(update={"name": spec.display_name()}).model_dump(mode="json")
     request_hash = hashlib.sha256(orjson.dumps(resolved, option=orjson.OPT_SORT_KEYS)).hexdigest()
@@ -45,18 +47,25 @@ def _new_job(spec: JobSpec, principal: Principal, idempotency_key: str | None) -
         idempotency_key=idempotency_key,
         owner_id=principal.user_id,
         actor=principal.name,
+        rerun_of=rerun_of,
     )
 
 
 def submit(
-    session: Session, spec: JobSpec, *, principal: Principal, idempotency_key: str | None, celery: Celery
+    session: Session,
+    spec: JobSpec,
+    *,
+    principal: Principal,
+    idempotency_key: str | None,
+    celery: Celery,
+    rerun_of: str | None = None,
 ) -> Submitted:
     """Admit the spec, store its queued job and enqueue it; SpecRejected, QuotaExceeded, IdempotencyConflict or
-    QueueUnavailable when it cannot be."""
+    QueueUnavailable when it cannot be. `rerun_of` names the job a rerun repeats."""
     settings = get_settings()
     spec = resolve_job_dataset(session, spec, principal)  # an upload: its schema checked, its sha256 pinned
     check_spec(spec, settings)
-    new = _new_job(spec, principal, idempotency_key)
+    new = _new_job(spec, principal, idempotency_key, rerun_of)
     job = repository.store_job(session, new=new, max_active=settings.max_active_jobs_per_user)
     if job is None:
         return Submitted(repository.replay_job(session, new=new), replayed=True)

@@ -29,11 +29,14 @@ def create_job(
     request_hash: str | None,
     owner_id: str | None = None,
     actor: str | None = None,
+    rerun_of: str | None = None,
 ) -> Job:
-    """Add a queued job (flushed, not committed: the caller commits before it enqueues)."""
+    """Add a queued job (flushed, not committed: the caller commits before it enqueues); `rerun_of` names the job
+    it reruns."""
     job = Job(
         id=str(uuid.uuid4()),
         owner_id=owner_id,
+        rerun_of=rerun_of,
         name=name,
         spec=spec,
         status="queued",
@@ -45,7 +48,8 @@ def create_job(
     job.enqueued_at = job.created_at
     session.add(job)
     session.flush()
-    log_event(session, job_id=job.id, status="queued", attempt=0, detail="submitted", actor=actor)
+    detail = "submitted" if rerun_of is None else f"rerun of {rerun_of}"
+    log_event(session, job_id=job.id, status="queued", attempt=0, detail=detail, actor=actor)
     return job
 
 

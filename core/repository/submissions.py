@@ -28,6 +28,7 @@ class NewJob:
     idempotency_key: str | None
     owner_id: str | None
     actor: str
+    rerun_of: str | None = None  # the job this one reruns (POST /jobs/{id}/rerun)
 
 
 def _lock_owner(session: Session, *, owner_id: str | None) -> None:
@@ -68,6 +69,7 @@ def store_job(session: Session, *, new: NewJob, max_active: int) -> Job | None:
         request_hash=new.request_hash,
         owner_id=new.owner_id,
         actor=new.actor,
+        rerun_of=new.rerun_of,
     )
     try:
         session.commit()  # the row is the truth: commit before the message exists

@@ -31,7 +31,7 @@ class OrjsonResponse(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def _csv(history: dict[str, Series]) -> bytes:
+def history_csv(history: dict[str, Series]) -> bytes:
     """One row per point: name,step,epoch,value,time; a non-finite value is an empty field."""
     lines = ["name,step,epoch,value,time"]
     for name, series in history.items():
@@ -49,7 +49,7 @@ def _etag(job: Job, *parts: object) -> str | None:
     return '"' + hashlib.sha256("|".join([stamp, *map(str, parts)]).encode()).hexdigest()[:32] + '"'
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
     if if_none_match is None:
         return False
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
@@ -92,13 +92,13 @@ def read_metrics(
     job = repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
     etag = _etag(job, wanted, after_step, max_points, fmt)
     headers = {"Cache-Control": "no-cache"} | ({"ETag": etag} if etag else {})
-    if etag and _matches(if_none_match, etag):
+    if etag and etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     history = repository.read_metrics(
         session, job_id=job_id, names=wanted, after_step=after_step, max_points=max_points
     )
     if fmt == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{job.id}-metrics.csv"'
-        return Response(_csv(history), media_type=CSV_TYPE, headers=headers)
+        return Response(history_csv(history), media_type=CSV_TYPE, headers=headers)
     body = {"job_id": job.id, "status": job.status, "metrics": {name: s.as_dict() for name, s in history.items()}}
     return OrjsonResponse(body, headers=headers)

@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -11,6 +12,8 @@ from sqlalchemy import func, select
 from cli.redis_server import RedisServer
 from core import repository
 from core.db import session_scope
+from core.settings import get_settings
+from core.store import get_store
 from core.tables import Job
 from service.app import create_app
 
@@ -22,11 +25,16 @@ def key_for(user: str, *, admin: bool = False) -> str:
 
 
 @pytest.fixture
-def app(configured: str) -> Iterator[FastAPI]:
-    """A fresh app over an empty database and its own queue (its start-up made the first admin key)."""
+def app(configured: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FastAPI]:
+    """A fresh app over an empty database, its own queue and its own artifact store (its start-up made the first
+    admin key)."""
+    monkeypatch.setenv("GRADYARD_ARTIFACT_DIR", str(tmp_path / "artifacts"))
+    get_settings.cache_clear()
+    get_store.cache_clear()
     application = create_app()
     with TestClient(application):  # runs the lifespan once
         yield application
+    get_store.cache_clear()
 
 
 def client_with_key(app: FastAPI, key: str | None) -> TestClient:

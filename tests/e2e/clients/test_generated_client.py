@@ -17,12 +17,16 @@ from tests.e2e.test_training_jobs import DIGITS
 
 pytestmark = pytest.mark.e2e
 PACKAGE = "gradyard_generated"
-# The generator reads JSON, +json and text/* bodies itself; a picture is bytes, which it calls application/octet-stream.
+# The generator reads JSON, +json and text/* bodies itself; a picture, a model's bundle and a binary prediction body
+# are bytes, which it calls application/octet-stream.
 # No post hooks: the generated code is imported, not committed, so it needs no formatting.
 GENERATOR_CONFIG = """\
 content_type_overrides:
   image/png: application/octet-stream
   image/svg+xml: application/octet-stream
+  application/gzip: application/octet-stream
+  application/x-npy: application/octet-stream
+  application/vnd.apache.arrow.stream: application/octet-stream
 post_hooks: []
 """
 
