@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Touched after a successful install: reruns skip pip until pyproject.toml changes.
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium run lint test compose-test migrate clean bench-history bench-ingest bench-training bench-queue bench-datasets bench-predict
+.PHONY: install chromium run lint test compose-test migrate clean bench-history bench-ingest bench-training bench-queue bench-datasets bench-sweeps bench-predict
 
 install: $(STAMP)
 
@@ -52,6 +52,12 @@ bench-queue: install
 
 bench-datasets: install
 	$(BIN)/python -m benchmarks.bench_datasets $(ARGS)
+
+bench-sweeps: install
+	$(BIN)/python -m benchmarks.bench_sweeps $(ARGS)
+
+bench-export: install
+	$(BIN)/python -m benchmarks.bench_export $(ARGS)
 
 bench-predict: install
 	$(BIN)/python -m benchmarks.bench_predict $(ARGS)

@@ -3,6 +3,7 @@
 from client.api import TERMINAL, Client, Job
 from client.config import ClientSettings, config_path, resolve_settings
 from client.errors import ApiError, ClientError, ConfigError, SpecFileError, Unreachable
+from client.models import set_patch
 from client.specs import load_spec
 from client.table import wide_table
 
@@ -19,5 +20,6 @@ __all__ = [
     "config_path",
     "load_spec",
     "resolve_settings",
+    "set_patch",
     "wide_table",
 ]

@@ -10,7 +10,9 @@ import httpx
 from client.config import resolve_settings
 from client.datasets import DatasetVerbs
 from client.errors import ApiError, Unreachable
+from client.models import ModelVerbs
 from client.sse import StreamEvent, parse_events
+from client.sweeps import SweepVerbs
 from client.table import Series, to_frame
 
 Job = dict[str, Any]
@@ -22,7 +24,7 @@ def _csv(values: list[str] | tuple[str, ...] | None) -> str | None:
     return None if values is None else ",".join(values)
 
 
-class Client(DatasetVerbs):
+class Client(DatasetVerbs, ModelVerbs, SweepVerbs):
     """A gradyard server: `Client(url, key)`; both default to GRADYARD_URL/GRADYARD_KEY, the config file, loopback."""
 
     def __init__(

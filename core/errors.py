@@ -15,6 +15,14 @@ class JobNotFound(GradyardError):
         self.job_id = job_id
 
 
+class SweepNotFound(GradyardError):
+    """No sweep has this id (for this owner)."""
+
+    def __init__(self, sweep_id: str) -> None:
+        super().__init__(f"no sweep has id '{sweep_id}'")
+        self.sweep_id = sweep_id
+
+
 class JobStillActive(GradyardError):
     """The job is still queued or running, and the request needs it ended (a rerun)."""
 

@@ -25,8 +25,13 @@ EndReason = (
         "error",
         "worker_lost",
         "message_lost",
+        "pruned",  # a sweep's pruner stopped the trial: it ends succeeded, at the epoch it reached
     ]
 )
 
 # A succeeded job's model files (written after the job ends, so a failed export never fails the job); None before.
 ModelStatus = Literal["exporting", "ready", "unavailable"]
+
+# A sweep's state: running until its last trial ends (succeeded, even when some trials failed), stopped by its owner,
+# or failed when no trial could succeed.
+SweepState = Literal["running", "succeeded", "stopped", "failed"]

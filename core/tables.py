@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from core.states import EndReason, JobStatus, ModelStatus
+from core.states import EndReason, JobStatus, ModelStatus, SweepState
 from core.timeutil import UtcDateTime, utcnow
 
 NAMING_CONVENTION = {
@@ -72,6 +72,7 @@ class Job(Base):
         Index("ix_job_created_at_id", "created_at", "id"),
         Index("ix_job_status", "status"),
         Index("ix_job_status_heartbeat_at", "status", "heartbeat_at"),
+        Index("ix_job_sweep_id_trial", "sweep_id", "trial", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -106,6 +107,46 @@ class Job(Base):
     rerun_of: Mapped[str | None] = mapped_column(String(36), default=None)
     # Bytes of artifacts (checkpoints, model files) the job holds in the store.
     bytes_held: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # A sweep's trial (core.sweeps): its sweep, its number there (unique per sweep: none is numbered twice) and the
+    # values sampled for it, by dotted path. None for a job submitted on its own.
+    sweep_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("sweep.id", ondelete="SET NULL"), default=None)
+    trial: Mapped[int | None] = mapped_column(Integer, default=None)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class Sweep(Base):
+    """A hyperparameter search (core.sweeps): its request, its state, and the lease of the one controller that may
+    sample its next trials. Its trials are job rows (Job.sweep_id); the study is rebuilt from them on each pass."""
+
+    __tablename__ = "sweep"
+    __table_args__ = (Index("ix_sweep_owner_id_created_at_id", "owner_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("app_user.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(200))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[SweepState] = mapped_column(String(16), default="running")
+    trials_created: Mapped[int] = mapped_column(Integer, default=0)  # the next trial's number
+    best_job_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    best_value: Mapped[float | None] = mapped_column(Float, default=None)
+    # The controller's lease: taken by compare-and-set, so two controllers never sample at once; a dead one's lease
+    # runs out and the next pass carries on from the trials in SQL.
+    lease_holder: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    actor: Mapped[str | None] = mapped_column(String(100), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class SweepReport(Base):
+    """A trial's objective at the end of one epoch, as the pruner judges it (the first report of an epoch stays: a
+    trial resumed after a lost worker re-runs its epochs to the same values)."""
+
+    __tablename__ = "sweep_report"
+
+    job_id: Mapped[str] = mapped_column(String(36), ForeignKey("job.id", ondelete="CASCADE"), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: not finite
 
 
 class JobEvent(Base):

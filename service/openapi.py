@@ -36,6 +36,7 @@ RATE_LIMITED = problem_answer(
     "Too many requests from this key; or, where the route says, another per-user limit.", {"Retry-After": RETRY_AFTER}
 )
 NOT_FOUND = problem_answer("No such job for this key (another user's job is not found either).")
+SWEEP_NOT_FOUND = problem_answer("No such sweep for this key (another user's sweep is not found either).")
 INVALID = problem_answer("A parameter or the body is invalid; `errors` says where and why.")
 UNAVAILABLE = problem_answer(
     "The database (or, on submit, the queue) cannot be reached; nothing was changed.", {"Retry-After": RETRY_AFTER}
@@ -123,6 +124,16 @@ def _document_plot(operation: dict[str, Any]) -> None:
     operation["responses"]["404"] = NOT_FOUND  # the compare chart's job ids are in its query
 
 
+def _document_create_sweep(operation: dict[str, Any]) -> None:
+    operation["responses"]["201"]["headers"] = {"Location": header("The sweep's URL, /sweeps/{id}.")}
+    operation["responses"].update({code: SUBMIT_ERRORS[code] for code in ("400", "413")})
+
+
+def _document_sweep_plot(operation: dict[str, Any]) -> None:
+    _document_plot(operation)
+    operation["responses"]["404"] = SWEEP_NOT_FOUND
+
+
 def _document_errors(path: str, operation: dict[str, Any]) -> None:
     """Problem+json for each error status this operation answers, and for any other 4xx or 5xx."""
     responses = operation["responses"]
@@ -134,6 +145,8 @@ def _document_errors(path: str, operation: dict[str, Any]) -> None:
         responses.setdefault("503", UNAVAILABLE)
     if "{job_id}" in path:
         responses.setdefault("404", NOT_FOUND)
+    if "{sweep_id}" in path:
+        responses.setdefault("404", SWEEP_NOT_FOUND)
     if operation.get("parameters") or "requestBody" in operation:
         responses.setdefault("422", INVALID)
     responses["4XX"] = ANY_CLIENT_ERROR
@@ -150,6 +163,8 @@ ROUTE_DOCUMENTERS = {
     "plot_job": _document_plot,
     "plot_comparison": _document_plot,
     **MODEL_DOCUMENTERS,
+    "create_sweep": _document_create_sweep,
+    "plot_sweep": _document_sweep_plot,
 }
 
 

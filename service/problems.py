@@ -21,6 +21,7 @@ from core.errors import (
     QuotaExceeded,
     RateLimited,
     SpecRejected,
+    SweepNotFound,
     Unauthenticated,
 )
 
@@ -88,6 +89,10 @@ def _on_spec_rejected(_: Request, exc: Exception) -> Response:
 
 def _on_not_found(_: Request, exc: Exception) -> Response:
     return problem(404, "Job not found", str(exc), kind="not-found")
+
+
+def _on_sweep_not_found(_: Request, exc: Exception) -> Response:
+    return problem(404, "Sweep not found", str(exc), kind="not-found")
 
 
 def _on_bad_cursor(_: Request, exc: Exception) -> Response:
@@ -165,6 +170,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(SpecRejected, _on_spec_rejected)
     app.add_exception_handler(JobNotFound, _on_not_found)
+    app.add_exception_handler(SweepNotFound, _on_sweep_not_found)
     app.add_exception_handler(InvalidCursor, _on_bad_cursor)
     app.add_exception_handler(IdempotencyConflict, _on_idempotency_conflict)
     app.add_exception_handler(QuotaExceeded, _on_quota)

@@ -53,8 +53,8 @@ class JobOut(BaseModel):
     cancel_requested: bool
     error: str | None
     reason: str | None = Field(
-        description="Why it ended or was requeued: stopped_early, diverged, timed_out, worker_lost, out_of_memory, "
-        "error, cancelled, shutdown."
+        description="Why it ended or was requeued: stopped_early, pruned (a sweep's trial), diverged, timed_out, "
+        "worker_lost, out_of_memory, error, cancelled, shutdown."
     )
     restarts: int = Field(description="Times the job was started again after its worker was lost.")
     checkpoint_step: int | None = Field(description="Step of the newest complete checkpoint.")
@@ -69,6 +69,9 @@ class JobOut(BaseModel):
     model: ModelOut | None = Field(description="The trained model: null until the job has succeeded.")
     rerun_of: str | None = Field(description="The job this one reruns (POST /jobs/{id}/rerun), if it is a rerun.")
     bytes_held: int = Field(description="Bytes of artifacts (checkpoints, model files) the job keeps in the store.")
+    sweep_id: str | None = Field(default=None, description="The sweep this job is a trial of; null for a lone job.")
+    trial: int | None = Field(default=None, description="Its trial number in that sweep.")
+    params: dict[str, Any] | None = Field(default=None, description="The values the sweep chose for it, by path.")
 
     @classmethod
     def of(cls, job: Job, events: Sequence[JobEvent] | None = None) -> "JobOut":
@@ -92,6 +95,9 @@ class JobOut(BaseModel):
             model=ModelOut.of(job),
             rerun_of=job.rerun_of,
             bytes_held=job.bytes_held,
+            sweep_id=job.sweep_id,
+            trial=job.trial,
+            params=job.params,
             events=None
             if events is None
             else [

@@ -17,6 +17,11 @@ from core.db import session_scope
 log = logging.getLogger(__name__)
 
 
+def checkpoint_folder(job_id: str) -> Path:
+    """Where a job's checkpoints are, relative to the artifact directory."""
+    return Path("jobs") / job_id
+
+
 def _fsync_directory(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -75,7 +80,7 @@ class CheckpointStore:
 
     def save(self, state: dict[str, Any]) -> None:
         """Write the state, record it in the job row (fenced), then drop this attempt's previous file."""
-        relative = Path("jobs") / self.job_id / f"checkpoint-a{self.attempt}-s{state['step']}.pt"
+        relative = checkpoint_folder(self.job_id) / f"checkpoint-a{self.attempt}-s{state['step']}.pt"
         written = self.artifact_dir / relative
         write_atomically(state, written)
         try:

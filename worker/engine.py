@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import torch
@@ -30,6 +30,7 @@ from worker.optim import build_optimizer
 from worker.schedules import build_schedule
 from worker.steps import PrecisionUnavailable, Stepper, forget_compiled
 from worker.stopping import EarlyStopper
+from worker.trained import Best, Trained, cpu_weights
 from worker.training_state import LossWindow, RunPosition, restore_state, save_state
 
 log = logging.getLogger(__name__)
@@ -74,14 +75,17 @@ class TrainingFailed(Exception):
 @dataclass(frozen=True)
 class Outcome:
     """How the loop ended: it ran every epoch, early stopping ended it (succeeded, with the reason in words), or it
-    stopped because the recorder said so (stopped_by: the recorder's answer, so no one has to ask it again)."""
+    stopped because the recorder said so (stopped_by: the recorder's answer, so no one has to ask it again).
+    A succeeded run carries what its model's export needs (`trained`)."""
 
     status: Literal["succeeded", "stopped"]
     epochs: int
     steps: int
     stopped_early: bool = False
     reason: str | None = None
+    pruned: bool = False  # a sweep's pruner stopped this trial (succeeded, like early stopping)
     stopped_by: StopReason | None = None
+    trained: Trained | None = field(default=None, compare=False, repr=False)
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -216,11 +220,24 @@ class Loop:
 
     def early_stop(self, epoch: int, synced: dict[str, float]) -> Outcome | None:
         """The Outcome of a run that early stopping ends after this epoch, or None to go on."""
-        reason = self.stopper.should_stop(epoch, synced) if self.stopper else None
+        if self.stopper is None:
+            return None
+        reason = self.stopper.should_stop(epoch, synced)
+        if self.stopper.best_epoch == epoch:  # improved: keep these weights (once per improving epoch)
+            self.at.best_weights = cpu_weights(self.stepper.model)
         if reason is None:
             return None
         log.info("%s", reason)
-        return Outcome("succeeded", epoch, self.at.step, stopped_early=True, reason=reason)
+        return Outcome("succeeded", epoch, self.at.step, stopped_early=True, reason=reason, trained=self.trained())
+
+    def trained(self) -> Trained:
+        """What the run's export needs: the model as it is now, and the best weights when early stopping kept any."""
+        best = None
+        stopper, weights = self.stopper, self.at.best_weights
+        if stopper is not None and stopper.best is not None and weights is not None:
+            best = Best(weights, stopper.best_epoch, stopper.spec.metric, stopper.best)
+        model, objective = self.stepper.model, self.stepper.objective
+        return Trained(model, objective, self.data.facts, self.data.raw, self.at.epoch, best)
 
     def state(self) -> dict[str, Any]:
         """A checkpoint of everything the rest of the run depends on (tensors, numbers and strings only)."""
@@ -239,19 +256,23 @@ def train(
     clock: Callable[[], float] = time.monotonic,
     checkpointer: Checkpointer | None = None,
     resume: dict[str, Any] | None = None,
+    judge: Callable[[int, dict[str, float]], bool] | None = None,
 ) -> Outcome:
-    """Train the spec's model from the start or from a checkpoint, sending its metrics to the recorder."""
+    """Train the spec's model from the start or from a checkpoint, sending its metrics to the recorder; a sweep's
+    trial has a judge, asked at each epoch's end whether its sweep prunes it there."""
     loop = Loop(spec, recorder, device, clock)
     if resume is not None:
         loop.restore(resume)
     try:
-        return _epochs(loop, checkpointer)
+        return _epochs(loop, checkpointer, judge)
     finally:
         if spec.compile:
             forget_compiled()
 
 
-def _epochs(loop: Loop, checkpointer: Checkpointer | None) -> Outcome:
+def _epochs(
+    loop: Loop, checkpointer: Checkpointer | None, judge: Callable[[int, dict[str, float]], bool] | None
+) -> Outcome:
     spec, recorder = loop.spec, loop.recorder
     while loop.at.epoch < spec.epochs:
         epoch = loop.at.epoch + 1
@@ -262,9 +283,14 @@ def _epochs(loop: Loop, checkpointer: Checkpointer | None) -> Outcome:
                     checkpointer.save(loop.state())
                 return Outcome("stopped", loop.at.epoch, loop.at.step, stopped_by=why)
             loop.train_step(xb, yb, epoch=epoch, last_in_epoch=last_in_epoch)
-        stopped = loop.early_stop(epoch, loop.end_epoch(epoch))  # before a checkpoint, which keeps the stopper's best
+        synced = loop.end_epoch(epoch)
+        if judge is not None and judge(epoch, synced):  # before the next epoch: a pruned trial trains no further
+            return Outcome(
+                "succeeded", epoch, loop.at.step, pruned=True, reason=f"pruned by its sweep at epoch {epoch}"
+            )
+        stopped = loop.early_stop(epoch, synced)  # before a checkpoint, which keeps the stopper's best
         if stopped is not None:
             return stopped
         if checkpointer is not None and checkpointer.due():
             checkpointer.save(loop.state())
-    return Outcome("succeeded", loop.at.epoch, loop.at.step)
+    return Outcome("succeeded", loop.at.epoch, loop.at.step, trained=loop.trained())

@@ -7,7 +7,8 @@ the machine went down); a lock is released by the kernel however its holder dies
 live worker. If the kernel's OOM killer has killed since that job started, the job needed more memory than the
 worker has: it fails as `out_of_memory` rather than being retried (each retry would be killed again, holding the
 worker each time). Otherwise it goes back to the queue at once, counted as a restart, instead of waiting out the
-heartbeat timeout for the reconciler.
+heartbeat timeout for the reconciler. A job that had succeeded keeps the slot until its model files are written: if
+its model is still `exporting`, the export died with the process, and the model is marked unavailable.
 """
 
 import fcntl
@@ -23,9 +24,11 @@ from celery import Celery
 from core import repository
 from core.db import session_scope
 from core.queue import enqueue
+from worker.retention import job_ended
 
 log = logging.getLogger(__name__)
 MAX_SLOTS = 256  # workers of one host sharing one state directory
+LOST_EXPORT = "the worker was lost while it wrote the model files: rerun the job to get a model"
 
 
 def _memory_cgroup_files() -> list[Path]:
@@ -116,7 +119,9 @@ def end_previous_life(app: Celery, left: dict[str, Any]) -> str | None:
     job_id, attempt = str(left["job_id"]), int(left["attempt"])
     with session_scope() as session:
         job = repository.running_attempt(session, job_id=job_id, attempt=attempt)
-        if job is None:  # it ended, or the reconciler already took it back
+        if job is None:  # it ended (perhaps while its model was being exported), or the reconciler took it back
+            if repository.abandon_export(session, job_id=job_id, attempt=attempt, detail=LOST_EXPORT):
+                log.warning("job %s: its worker died while exporting the model; the model is unavailable", job_id)
             return None
         if killed_for_memory(left.get("oom_kills", {})):
             repository.finish_job(
@@ -132,6 +137,8 @@ def end_previous_life(app: Celery, left: dict[str, Any]) -> str | None:
         else:
             status = repository.requeue_lost(session, job=job, cutoff=None)
     log.warning("job %s was held by a worker that died (attempt %s): now %s", job_id, attempt, status)
+    if status == "failed":
+        job_ended(job_id)
     if status == "queued":
         enqueue(app, job_id)  # after the commit above, as every enqueue
     return status

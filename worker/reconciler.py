@@ -1,6 +1,7 @@
 """The reconciler: every worker runs one on a timer. It requeues jobs whose worker went silent (or fails them once
-they used up their restarts) and sends again jobs left queued with no message. Every change is a compare-and-set,
-so any number of reconcilers can run at once; a job is sent only after its row is committed."""
+they used up their restarts), sends again jobs left queued with no message, and marks unavailable the models whose
+export outlived any export (their worker died while writing them). Every change is a compare-and-set, so any number
+of reconcilers can run at once; a job is sent only after its row is committed."""
 
 import logging
 import threading
@@ -14,10 +15,17 @@ from core import repository
 from core.db import session_scope
 from core.queue import enqueue
 from core.settings import Settings
+from core.sweeps.controller import run_all
 from core.timeutil import utcnow
 from worker.broker_peek import jobs_with_messages
+from worker.previous_life import LOST_EXPORT
+from worker.retention import job_ended
 
 log = logging.getLogger(__name__)
+# A model export takes seconds (resnet18's about 5 s on 2 CPU cores; see benchmarks/bench_export.py): one still
+# running this long after its job ended has lost its worker. A restarted worker finds its own lost export at once
+# (worker.previous_life); this bound covers a worker that never comes back.
+LOST_EXPORT_SECONDS = 1800.0
 
 
 class Reconciler:
@@ -45,7 +53,18 @@ class Reconciler:
             if status == "queued":
                 enqueue(self.app, job.id)
                 requeued.append(job.id)
+            elif status == "failed":
+                job_ended(job.id)  # out of restarts: its checkpoints go as any ended job's do
         return requeued
+
+    def abandon_lost_exports(self, *, older_than: float = LOST_EXPORT_SECONDS) -> list[str]:
+        """Mark unavailable the models still `exporting` this long after their job ended; the job ids."""
+        cutoff = utcnow() - timedelta(seconds=older_than)
+        with session_scope() as session:
+            lost = repository.abandon_stale_exports(session, finished_before=cutoff, detail=LOST_EXPORT)
+        for job_id in lost:
+            log.warning("job %s: its model export outlived any export; the model is unavailable", job_id)
+        return lost
 
     def resend_orphans(self) -> list[str]:
         """Send again the jobs queued for longer than the grace period whose message the broker no longer has."""
@@ -72,6 +91,8 @@ class Reconciler:
         try:
             self.requeue_lost()
             self.resend_orphans()
+            self.abandon_lost_exports()
+            run_all(celery=self.app, settings=self.settings)  # sweeps: the catch-all for a controller that died
         except OperationalError as exc:
             log.warning("reconciler: database unreachable: %s", exc.orig)
             # Heartbeats could not be written either: give workers two timeouts to write again after it returns.

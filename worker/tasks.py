@@ -1,5 +1,6 @@
 """The Celery task that carries a job id to the runner, and the shutdown flag the running job watches."""
 
+import logging
 import threading
 from typing import Any
 
@@ -7,9 +8,12 @@ from celery import Celery
 from celery.signals import worker_shutting_down
 
 from core.queue import TRAIN_TASK, enqueue
+from core.settings import get_settings
+from core.sweeps.controller import after_trial
 from worker.previous_life import Slot
 from worker.runner import run_job
 
+log = logging.getLogger(__name__)
 # Set on SIGTERM (Celery's warm shutdown): the running job checkpoints and goes back to the queue.
 SHUTDOWN = threading.Event()
 
@@ -25,4 +29,10 @@ def register_tasks(app: Celery, *, slot: Slot | None = None) -> None:
     @app.task(name=TRAIN_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def train_job(job_id: str) -> None:
         """Train one job; everything it produces goes to SQL, not to a result backend."""
-        run_job(job_id, shutdown=SHUTDOWN, enqueue=lambda again: enqueue(app, again), slot=slot)
+        ended = run_job(job_id, shutdown=SHUTDOWN, enqueue=lambda again: enqueue(app, again), slot=slot)
+        if ended is None:
+            return
+        try:  # a sweep's trial ended (or went back to the queue): its sweep acts now, not at the next reconcile
+            after_trial(job_id, celery=app, settings=get_settings())
+        except Exception:  # the reconciler's pass carries the sweep on
+            log.exception("job %s: its sweep's controller pass failed", job_id)

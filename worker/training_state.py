@@ -48,6 +48,7 @@ class RunPosition:
     first_finite: float | None = None  # the run's first finite train_loss: what a blow-up is measured against
     order: torch.Tensor | None = None
     next_batch: int | None = None  # None: at an epoch boundary
+    best_weights: dict[str, torch.Tensor] | None = None  # on the CPU, from the early stopper's best epoch
 
 
 def save_state(
@@ -68,6 +69,7 @@ def save_state(
         "rng_torch": torch.get_rng_state(),
         "rng_shuffle": at.shuffle.get_state(),
         "next_batch": at.next_batch,
+        "best_weights": at.best_weights,  # a dict of tensors, or None: still weights_only
     }
     if stepper.device.type == "cuda":  # pairs and triplets are drawn with the device's generator
         state["rng_cuda"] = torch.cuda.get_rng_state(stepper.device)
@@ -98,6 +100,8 @@ def restore_state(
     first = state.get("first_finite")  # absent from checkpoints written before the blow-up check
     at.first_finite = None if first is None else float(first)
     at.next_batch = state["next_batch"]
+    best = state.get("best_weights")  # absent from checkpoints written before models were exported
+    at.best_weights = None if best is None else {name: value.cpu() for name, value in best.items()}
     if at.next_batch is not None:
         at.order = state["order"]
         at.window.total, at.window.samples = state["window_total"], int(state["window_samples"])

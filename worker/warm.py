@@ -11,13 +11,24 @@ import time
 import torch
 from torch.nn import functional
 
+from worker.onnx_export import warm_exporter
+
 log = logging.getLogger(__name__)
 
 
+def _warm_exporter() -> None:
+    try:
+        log.info("model exporter ready in %.2fs", warm_exporter())
+    except Exception:  # a worker that cannot export still trains; each job's model then says why it has no ONNX file
+        log.exception("the model exporter could not be warmed up")
+
+
 def warm_up() -> torch.device | None:
-    """Create the CUDA context and load cuBLAS and cuDNN with tiny operations; the device, or None without CUDA."""
+    """Ready the model exporter; on CUDA, create the context and load cuBLAS and cuDNN with tiny operations. The
+    device, or None without CUDA."""
+    _warm_exporter()
     if not torch.cuda.is_available():
-        return None  # a CPU worker has nothing to prepare beyond its imports
+        return None  # a CPU worker has nothing more to prepare
     started = time.monotonic()
     device = torch.device("cuda", torch.cuda.current_device())
     x = torch.ones(1, 1, 8, 8, device=device)

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.bounds import INT_MAX
 from core.components.base import Component, Inputs, Normalize, NormalizeField, Task, ValFraction
+from core.datasets.schema import MAX_CATEGORIES
 
 
 class ResolvedColumn(BaseModel):
@@ -17,6 +18,8 @@ class ResolvedColumn(BaseModel):
     index: int = Field(ge=0, le=INT_MAX)
     dtype: Literal["number", "boolean", "category"]
     width: int = Field(default=1, ge=1, le=INT_MAX)  # inputs it becomes (categories: one per category, one-hot)
+    # Category columns: the values in one-hot order (what a prediction request's values are encoded against).
+    categories: list[str] | None = Field(default=None, max_length=MAX_CATEGORIES)
 
 
 class ResolvedUpload(BaseModel):

@@ -75,6 +75,9 @@ def read_npz(
     y = y.astype(np.float64)
     if x.dtype.kind == "f" and not np.isfinite(x).all():
         raise DatasetRejected(f"{filename}: 'x' holds NaN or infinite values")
+    if not np.isfinite(y).all():  # no column to drop or fill by: every sample needs its target
+        first = int(np.flatnonzero(~np.isfinite(y.reshape(len(y), -1).sum(axis=1)))[0])
+        raise DatasetRejected(f"{filename}: 'y' holds NaN or infinite values (the first at sample {first})")
     if y.ndim == 2:
         chosen: Task = "multilabel_classification"
         classes = _multilabel(y, filename)

@@ -19,9 +19,11 @@ def _names(schema: DatasetSchema) -> str:
 
 
 def _resolved_column(schema: DatasetSchema, column: Column) -> ResolvedColumn:
-    width = len(column.categories or []) if column.dtype == "category" else 1
+    categories = list(column.categories or []) if column.dtype == "category" else None
+    width = len(categories) if categories is not None else 1
     dtype = column.dtype if column.dtype in ("number", "boolean", "category") else "number"
-    return ResolvedColumn(name=column.name, index=schema.columns.index(column), dtype=dtype, width=width)
+    index = schema.columns.index(column)
+    return ResolvedColumn(name=column.name, index=index, dtype=dtype, width=width, categories=categories)
 
 
 def _columns(spec: Upload, schema: DatasetSchema, label: str) -> tuple[Column, list[Column], list[SpecProblem]]:

@@ -18,7 +18,13 @@ from core.repository.lifecycle import (
     record_progress,
     rewind_history,
 )
-from core.repository.models import exporting_jobs, set_bytes_held, set_model_state
+from core.repository.models import (
+    abandon_export,
+    abandon_stale_exports,
+    exporting_jobs,
+    set_bytes_held,
+    set_model_state,
+)
 from core.repository.points import read_metrics
 from core.repository.reconcile import queued_since, requeue_lost, running_attempt, stale_running, touch_enqueued
 from core.repository.submissions import NewJob, replay_job, store_job, withdraw_job
@@ -37,6 +43,8 @@ from core.repository.users import (
 __all__ = [
     "KeyInfo",
     "NewJob",
+    "abandon_export",
+    "abandon_stale_exports",
     "claim_job",
     "count_active_jobs",
     "create_job",

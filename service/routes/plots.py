@@ -50,7 +50,8 @@ def _invalid(param: str, why: str, kind: str) -> Response:
     return problem(422, "Invalid request", f"query.{param}: {why}", kind="validation", errors=errors)
 
 
-def _too_big(size: Size) -> Response | None:
+def too_big_problem(size: Size) -> Response | None:
+    """A 422 for an image above the server's pixel limit, or None when it fits."""
     limit = get_settings().max_plot_pixels
     if size.width * size.height <= limit:
         return None
@@ -78,9 +79,10 @@ def _renderer(request: Request) -> PlotRenderer:
     return renderer
 
 
-async def _draw(
+async def draw_plot(
     request: Request, principal: Principal, key: Hashable | None, draw: Callable[[], bytes], fmt: ImageFormat
 ) -> Response:
+    """Draw an image through the app's bounded renderer (429 when it is busy), cached under key when given."""
     try:
         image = await _renderer(request).render(user=principal.user_id or principal.name, cache_key=key, draw=draw)
     except RenderBusy as busy:
@@ -119,11 +121,11 @@ async def plot_job(
     )
     chosen = wanted or [name for name in METRIC_NAMES if name in points]
     size = Size(width, height or 100 + 220 * max(1, len(panels_for(chosen))))
-    if too_big := _too_big(size):
+    if too_big := too_big_problem(size):
         return too_big
     title = f"{job.name} ({job.status}, epoch {job.epoch}/{job.spec['epochs']})"
     draw = partial(job_plot, title=title, series=points, names=chosen, size=size, fmt=fmt, log=log)
-    return await _draw(request, principal, key, draw, fmt)
+    return await draw_plot(request, principal, key, draw, fmt)
 
 
 def _jobs(session: Session, principal: Principal, job_ids: list[str]) -> list[Job]:
@@ -159,7 +161,7 @@ async def plot_comparison(
     if len(job_ids) > MAX_COMPARE_JOBS:
         return _invalid("jobs", f"at most {MAX_COMPARE_JOBS} jobs on one chart, not {len(job_ids)}", "jobs_too_many")
     size = Size(width, height)
-    if too_big := _too_big(size):
+    if too_big := too_big_problem(size):
         return too_big
     found = await run_in_threadpool(_jobs, session, principal, job_ids)
     end = _end_state(found)
@@ -168,4 +170,4 @@ async def plot_comparison(
         return cached
     lines = await run_in_threadpool(_lines, session, found, metric)
     draw = partial(compare_plot, metric=metric, lines=lines, size=size, fmt=fmt, log=log)
-    return await _draw(request, principal, key, draw, fmt)
+    return await draw_plot(request, principal, key, draw, fmt)

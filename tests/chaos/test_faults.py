@@ -203,7 +203,7 @@ def test_time_limit_checkpoints_and_fails(cluster: Cluster) -> None:
     endless = JOB | {"dataset": {"name": "synthetic_classification", "n_samples": 500}, "epochs": 100_000}
     job = cluster.wait(cluster.submit(endless | {"max_runtime_seconds": 3}))
     assert (job["status"], job["reason"]) == ("failed", "timed_out")
-    assert job["error"].startswith("timed out: ran past its limit of 3s; checkpoint saved at step ")
+    assert job["error"].startswith("timed out: ran past its limit of 3s; stopped at step ")
     assert job["checkpoint_step"] >= job["progress"]["step"]  # saved where it stopped, at or past the last epoch
 
 

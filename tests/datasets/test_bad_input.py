@@ -80,6 +80,14 @@ CASES: list[tuple[str, str, bytes, dict[str, str], int, str]] = [
     ),
     ("npz without y", "n.npz", files.npz_arrays(x=X), {}, 422, "n.npz: an NPZ needs arrays 'x' and 'y'"),
     ("npz lengths", "n.npz", files.npz_arrays(x=X, y=np.zeros(9)), {}, 422, "got x [10, 3] and y [9]"),
+    (
+        "npz y nan",
+        "n.npz",
+        files.npz_arrays(x=X, y=np.array([0, 1, 0, np.nan] + [1] * 6)),
+        {},
+        422,
+        "the first at sample 3",
+    ),
     ("npz pickled", "p.npz", _pickled_npz(), {}, 422, "p.npz: arrays of Python objects (pickled) are refused"),
     (
         "dot-dot",

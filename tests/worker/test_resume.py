@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import torch
 
-from core.spec import JobSpec
+from core.spec import EarlyStopping, JobSpec
 from tests.worker.recording import CPU, ListRecorder
 from worker.checkpoint import load_checkpoint, write_atomically
 from worker.engine import train
@@ -128,3 +128,23 @@ def test_every_schedule_sampled_pairs_and_per_step_points_resume_exactly(
     rest = ListRecorder()
     assert train(spec, rest, device=CPU, resume=state).status == "succeeded"
     assert history(first) | history(rest) == history(whole)
+
+
+def test_best_weights_survive_a_resume(tmp_path: Path) -> None:
+    # val_accuracy gains more than 0.01 after epochs 1 and 2 only: the best weights are epoch 2's, taken before the
+    # interruption, so the resumed run has them from its checkpoint alone.
+    stopping = EarlyStopping(metric="val_accuracy", patience=6, min_delta=0.01)
+    spec = SPEC.model_copy(update={"early_stopping": stopping})
+    whole = train(spec, ListRecorder(), device=CPU)
+    first, checkpoints = ListRecorder(stop_after_checks=41), DiskCheckpointer(tmp_path, every_epoch=False)
+    assert train(spec, first, device=CPU, checkpointer=checkpoints).status == "stopped"
+    state = load_checkpoint(checkpoints.saved[-1], device=CPU)
+    assert state["best_weights"] is not None and state["epoch"] == 4  # stopped in epoch 5
+    resumed = train(spec, ListRecorder(), device=CPU, resume=state)
+    assert whole.trained is not None and whole.trained.best is not None
+    assert resumed.trained is not None and resumed.trained.best is not None
+    best, again = whole.trained.best, resumed.trained.best
+    assert best.epoch == 2
+    assert (again.epoch, again.value, again.metric) == (best.epoch, best.value, best.metric)
+    assert again.weights.keys() == best.weights.keys()
+    assert all(torch.equal(again.weights[name], value) for name, value in best.weights.items())

@@ -24,6 +24,8 @@ TRAINING_MODULES = [
     "worker.runner",
     "worker.schedules",
     "worker.steps",
+    "worker.export",
+    "onnxruntime",
 ]
 
 
@@ -33,10 +35,11 @@ def test_loading_the_worker_imports_the_training_code() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def test_a_cpu_worker_prepares_nothing() -> None:
+def test_a_cpu_worker_readies_its_exporter_and_leaves_cuda_alone() -> None:
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     assert warm_up() is None and not torch.cuda.is_initialized()
+    assert "onnxscript" in sys.modules  # what the dynamo exporter imports on its first export
 
 
 @pytest.mark.parametrize("state_dir_writable", [True, False])

@@ -24,3 +24,12 @@ def bundled_arrays(name: str) -> tuple[np.ndarray, np.ndarray]:
     bunch = _LOADERS[name]()
     x = bunch.data.reshape(-1, 1, 8, 8) if name == "digits" else bunch.data
     return x, bunch.target
+
+
+def bundled_names(name: str) -> tuple[list[str], list[str]]:
+    """A bundled dataset's class names (empty for regression) and feature names (scikit-learn's)."""
+    if name == "thermometer":
+        return [], ["t_u"]
+    bunch = _LOADERS[name]()
+    classes = [str(label) for label in getattr(bunch, "target_names", [])]
+    return classes, [str(feature) for feature in bunch.feature_names]

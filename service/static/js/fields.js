@@ -21,18 +21,19 @@ function parseItem(text, type) {
   return text !== "" && Number.isFinite(value) && (type !== "integer" || Number.isInteger(value)) ? value : text;
 }
 
-// A control for one schema: [element, read()].
+// A control for one schema: [element, read(), write(value)].
 function control(id, schema, nullable) {
+  const choose = (select) => (value) => { select.value = value === undefined ? "" : String(value); };
   if (schema.enum) {
     const select = el("select", { id }, el("option", { value: "" }, `default (${show(schema.default)})`),
       schema.enum.map((v) => el("option", { value: v }, v)));
     // The choice as the schema types it: the API takes 3, not "3", for a number from a list.
-    return [select, () => (select.value === "" ? undefined : schema.enum.find((v) => String(v) === select.value))];
+    return [select, () => (select.value === "" ? undefined : schema.enum.find((v) => String(v) === select.value)), choose(select)];
   }
   if (schema.type === "boolean") {
     const select = el("select", { id }, el("option", { value: "" }, `default (${show(schema.default)})`),
       el("option", { value: "true" }, "true"), el("option", { value: "false" }, "false"));
-    return [select, () => (select.value === "" ? undefined : select.value === "true")];
+    return [select, () => (select.value === "" ? undefined : select.value === "true"), choose(select)];
   }
   const numeric = schema.type === "number" || schema.type === "integer";
   // Text, not type=number: "none" must be typable, and the API's own message explains a bad number.
@@ -42,6 +43,13 @@ function control(id, schema, nullable) {
     const text = input.value.trim();
     if (text === "") return undefined;
     if (nullable && text.toLowerCase() === "none") return null;
+    if (schema.type === undefined && text.startsWith("{")) {
+      try {
+        return JSON.parse(text); // an object field (early_stopping) typed as JSON
+      } catch {
+        return text;
+      }
+    }
     if (schema.type === "string") return text;
     if (schema.type === "array") {
       const itemType = schema.items?.type || schema.prefixItems?.[0]?.type;
@@ -49,7 +57,11 @@ function control(id, schema, nullable) {
     }
     return numeric ? parseItem(text, schema.type) : text;
   };
-  return [input, read];
+  // Objects (early_stopping) are shown as JSON; the form reads them back as text, which the API explains.
+  const write = (value) => {
+    input.value = value === undefined ? "" : typeof value === "object" && value !== null && !Array.isArray(value) ? JSON.stringify(value) : show(value);
+  };
+  return [input, read, write];
 }
 
 export class SchemaField {
@@ -59,7 +71,7 @@ export class SchemaField {
     const nullable = options.some((o) => o.type === "null");
     this.loc = loc;
     const id = `f-${loc.join("-")}`;
-    [this.input, this.read] = control(id, schema, nullable);
+    [this.input, this.read, this.write] = control(id, schema, nullable);
     const noneTypable = nullable && property.default !== null && property.default !== undefined;
     const hint = [property.description, bounds(schema), noneTypable ? "'none' for null" : ""].filter(Boolean).join(" · ");
     this.error = el("div", { class: "field-error", role: "alert" });

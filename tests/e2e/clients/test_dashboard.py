@@ -334,3 +334,25 @@ def test_train_on_an_upload_chosen_in_the_submit_form(page: Page, live_stack: St
 def test_a_crafted_datasets_link_fetches_nothing(page: Page, live_stack: Stack, link: str) -> None:
     assert _api_requests_after_opening(page, live_stack, link) == []
     expect(page.locator("#view")).to_contain_text("That link does not name a dataset.")
+
+
+def test_a_succeeded_job_page_offers_its_model_and_a_rerun_form_filled_in(page: Page, live_stack: Stack) -> None:
+    done = live_stack.wait(live_stack.submit(DIGITS | {"name": "model-page", "epochs": 2, "seed": 7}))
+    page.goto(f"/#/jobs/{done['id']}")
+    expect(page.locator("#model-state .status")).to_have_text("ready", timeout=60_000)  # after the export
+    expect(page.locator("#model-check")).to_contain_text("ONNX checked against torch")
+    with page.expect_download() as download:
+        page.click("#download-onnx")
+    assert download.value.suggested_filename == f"{done['id'][:8]}.onnx"
+    screenshot(page, "job-model.png")
+
+    page.click("#rerun-job")
+    expect(page.locator("h1")).to_have_text("Rerun a job")
+    expect(page.locator("#f-optimizer")).to_have_value("adam")
+    expect(page.locator("#f-seed")).to_have_value("7")
+    page.fill("#f-epochs", "3")
+    page.click("#submit-job")
+    page.wait_for_url("**/#/jobs/*")
+    rerun = live_stack.job(page.url.rsplit("/", 1)[1])
+    assert rerun["rerun_of"] == done["id"] and rerun["name"] == "model-page"
+    assert rerun["spec"] | {"epochs": 2} == done["spec"]  # the same spec but for the one change

@@ -52,11 +52,23 @@ export function render(root, id) {
     try {
       const dataset = await api(datasetPath(id));
       if (stopped) return;
+      const problem = el("p", { class: "error", id: "delete-problem", role: "alert" });
+      const remove = el("button", { class: "danger", id: "delete-dataset", onclick: async () => {
+        if (!confirm(`Delete dataset ${dataset.name}? Jobs that trained on it keep their results.`)) return;
+        remove.disabled = true;
+        try {
+          await api(datasetPath(id), { method: "DELETE" });
+          location.hash = "#/datasets";
+        } catch (error) {
+          remove.disabled = false;
+          problem.textContent = `Not deleted: ${error.problem?.detail || error.message}`;
+        }
+      } }, "Delete");
       body.replaceChildren(
         el("div", { class: "toolbar" }, el("h1", { class: "flush" }, dataset.name),
           el("a", { href: `#/submit?dataset=${encodeURIComponent(dataset.id)}` }, "Train on it"),
-          el("a", { href: "#/datasets" }, "All datasets")),
-        facts(dataset), ...schema(dataset));
+          el("a", { href: "#/datasets" }, "All datasets"), remove),
+        problem, facts(dataset), ...schema(dataset));
     } catch (error) {
       if (stopped) return;
       const missing = error instanceof ApiError && error.status === 404;

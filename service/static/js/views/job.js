@@ -29,6 +29,39 @@ function summary(job) {
     })));
 }
 
+function bytes(n) {
+  if (!n) return "0 B";
+  const units = ["B", "kB", "MB", "GB", "TB"];
+  const power = Math.min(units.length - 1, Math.floor(Math.log10(n) / 3));
+  return `${(n / 1000 ** power).toPrecision(3)} ${units[power]}`;
+}
+
+// The model a succeeded job leaves: its state, the export's check against torch, and buttons to take it out.
+function modelPanel(job, onError) {
+  const model = job.model;
+  if (!model) return el("p", { class: "muted", id: "model-state" }, job.status === "succeeded" ? "No model files." : "A model is exported when the job succeeds.");
+  const save = (query, name) => () => download(jobPath(job.id, query), name).catch((e) => onError(`Download failed: ${e.message}`));
+  const short = shortId(job.id);
+  const lines = [el("p", { id: "model-state" }, statusBadge(model.status), model.detail ? ` ${model.detail}` : "")];
+  if (model.status === "ready") {
+    const file = (which, format) => model.files.find((f) => f.which === which && f.format === format);
+    const onnx = file("final", "onnx");
+    const best = file("best", "safetensors");
+    lines.push(el("p", { class: "muted", id: "model-check" }, onnx
+      ? `ONNX checked against torch: largest difference ${number(onnx.max_abs_diff)}`
+      : `No ONNX file: ${model.onnx_unavailable || "it could not be exported"}`));
+    const buttons = [
+      el("button", { id: "download-weights", onclick: save("/model?format=safetensors", `${short}.safetensors`) }, "Weights (safetensors)"),
+      onnx ? el("button", { id: "download-onnx", onclick: save("/model?format=onnx", `${short}.onnx`) }, "ONNX") : "",
+      best ? el("button", { id: "download-best", title: `best ${best.metric} ${number(best.value)} at epoch ${best.epoch}`,
+        onclick: save("/model?format=safetensors&which=best", `${short}-best.safetensors`) }, "Best weights") : "",
+      el("button", { id: "download-bundle", onclick: save("/bundle", `${short}.tar.gz`) }, "Bundle (.tar.gz)"),
+    ];
+    lines.push(el("div", { class: "toolbar" }, buttons));
+  }
+  return el("div", {}, lines);
+}
+
 export function render(root, id) {
   const series = {}; // name -> {epoch: [], value: []}, grown by incremental reads
   const charts = new Map(); // panel title -> LineChart
@@ -44,7 +77,8 @@ export function render(root, id) {
     el("label", {}, logToggle, " log scale"), cancel,
     el("button", { onclick: () => download(jobPath(id, "/plot.png"), `${shortId(id)}.png`) }, "Download PNG"),
     el("button", { onclick: () => download(jobPath(id, "/plot.svg"), `${shortId(id)}.svg`) }, "SVG"),
-    el("a", { href: `#/compare?jobs=${encodeURIComponent(id)}` }, "Compare with…")), problem, chartGrid, details);
+    el("a", { href: `#/compare?jobs=${encodeURIComponent(id)}` }, "Compare with…"),
+    el("a", { href: `#/submit?from=${encodeURIComponent(id)}`, id: "rerun-job" }, "Rerun…")), problem, chartGrid, details);
 
   async function onCancel() {
     cancel.disabled = true;
@@ -60,7 +94,11 @@ export function render(root, id) {
       el("span", { class: "muted" }, `step ${job.progress.step} · ran ${duration(job)} · ${job.id}`));
     cancel.disabled = TERMINAL.has(job.status) || job.cancel_requested;
     details.replaceChildren(
-      el("div", {}, el("h2", {}, "Summary"), summary(job), el("h2", {}, "State log"), stateLog(job),
+      el("div", {}, el("h2", {}, "Summary"), summary(job), el("h2", {}, "Model"),
+        modelPanel(job, (message) => { problem.textContent = message; }),
+        el("p", { class: "muted" }, `Holds ${bytes(job.bytes_held)} of artifacts`,
+          job.rerun_of ? [" · a rerun of ", el("a", { href: `#/jobs/${encodeURIComponent(job.rerun_of)}` }, shortId(job.rerun_of))] : ""),
+        el("h2", {}, "State log"), stateLog(job),
         job.error ? el("p", { class: "error" }, job.error) : "",
         job.restarts ? el("p", { class: "muted" }, `restarted ${job.restarts} time(s) after losing its worker`) : ""),
       el("div", {}, el("h2", {}, "Spec (as resolved)"), el("pre", { id: "spec" }, JSON.stringify(job.spec, null, 2))));
@@ -93,7 +131,8 @@ export function render(root, id) {
       addPoints(metrics);
       showJob(job);
       problem.textContent = "";
-      if (TERMINAL.has(job.status)) return; // the job's last points were read after it ended: nothing more comes
+      // The job's last points were read after it ended: nothing more comes, but for its model's export.
+      if (TERMINAL.has(job.status) && job.model?.status !== "exporting") return;
     } catch (error) {
       problem.textContent = error.status === 404 ? `No job has id ${id}.` : `Cannot read the job: ${error.message}`;
       if (error.status === 404) return;

@@ -1,6 +1,6 @@
 // The submit form, built from GET /catalog (components) and the API's own schema (epochs, batch size...).
 // Values left empty are left to the API's defaults; its error messages appear next to the fields they name.
-import { api } from "../api.js";
+import { api, JOB_ID, jobPath } from "../api.js";
 import { el } from "../dom.js";
 import { SchemaField } from "../fields.js";
 
@@ -22,8 +22,14 @@ class ChoiceField {
     return this.input.value === "" ? undefined : this.input.value;
   }
 
-  // options: [value, text] pairs; the first is chosen unless `chosen` names another.
-  setOptions(options, chosen) {
+  // A value to choose once the options that hold it arrive (a rerun's target, before its dataset's columns load).
+  write(value) {
+    this.wanted = value ?? undefined;
+    if (value !== undefined && value !== null) this.input.value = String(value);
+  }
+
+  // options: [value, text] pairs; the first is chosen unless `chosen` (or a value written before) names another.
+  setOptions(options, chosen = this.wanted) {
     this.input.replaceChildren(...options.map(([value, text]) => el("option", { value }, text)));
     if (options.some(([value]) => value === chosen)) this.input.value = chosen;
     this.input.disabled = options.length < 2 && options[0]?.[0] === "";
@@ -79,7 +85,7 @@ function componentSection(kind, entries, onChange, initial) {
     onChange();
   }
   select.addEventListener("change", fill);
-  if (initial) select.value = initial.name;
+  if (initial) select.value = initial.name ?? "";
   section.element = el("fieldset", { "data-loc": kind }, el("legend", {}, kind),
     el("div", { class: "field", "data-loc": kind }, select, description, error), params);
   section.read = () => {
@@ -92,16 +98,37 @@ function componentSection(kind, entries, onChange, initial) {
     return value;
   };
   fill();
+  for (const field of section.fields) if (field.write && initial) field.write(initial[field.loc[1]]);
   return section;
 }
 
-// params: #/submit?dataset=<id> (a dataset page's "Train on it") starts on that upload.
+// A JSON merge patch (RFC 7396) that turns `before` into `after`: changed values, null for what was removed. The
+// server's own `resolved` (an upload's pinned hash) is left alone.
+function mergePatch(before, after) {
+  const patch = {};
+  const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+  for (const key of Object.keys(before)) if (!(key in after) && key !== "resolved") patch[key] = null;
+  for (const [key, value] of Object.entries(after)) {
+    if (key === "resolved") continue;
+    if (isObject(value) && isObject(before[key])) {
+      const inner = mergePatch(before[key], value);
+      if (Object.keys(inner).length) patch[key] = inner;
+    } else if (JSON.stringify(value) !== JSON.stringify(before[key])) patch[key] = value;
+  }
+  return patch;
+}
+
+// params: #/submit?dataset=<id> (a dataset page's "Train on it") starts on that upload; #/submit?from=<job id> (a job
+// page's "Rerun…") starts filled in with that job's spec and submits a rerun of it with the changes made.
 export function render(root, params = new URLSearchParams()) {
   const wanted = params.get("dataset");
+  const from = JOB_ID.test(params.get("from") || "") ? params.get("from") : null;
+  let original = null;
   const form = el("form", { id: "submit-form", novalidate: true });
   const summary = el("div", { class: "error", id: "submit-problem", role: "alert" });
-  root.append(el("h1", {}, "Submit a job"), el("p", { class: "muted" },
-    "Empty fields take the default shown. The API checks the spec and says what to fix."), form);
+  root.append(el("h1", {}, from ? "Rerun a job" : "Submit a job"), el("p", { class: "muted" },
+    from ? `Filled in with job ${from}'s spec (same seed and dataset); change what you like. The API checks the spec and says what to fix.`
+      : "Empty fields take the default shown. The API checks the spec and says what to fix."), form);
   let sections = [];
   let topFields = [];
 
@@ -137,7 +164,9 @@ export function render(root, params = new URLSearchParams()) {
       if (v !== undefined) spec[f.loc[0]] = v;
     }
     try {
-      const job = await api("/jobs", { method: "POST", body: spec });
+      const job = original
+        ? await api(jobPath(from, "/rerun"), { method: "POST", body: mergePatch(original, spec) })
+        : await api("/jobs", { method: "POST", body: spec });
       location.hash = `#/jobs/${job.id}`;
     } catch (error) {
       place(error.problem || { detail: error.message });
@@ -146,18 +175,20 @@ export function render(root, params = new URLSearchParams()) {
 
   async function build() {
     try {
-      const [catalog, openapi] = await Promise.all([api("/catalog"), api("/openapi.json")]);
+      const [catalog, openapi, job] = await Promise.all([api("/catalog"), api("/openapi.json"), from ? api(jobPath(from)) : null]);
       const properties = openapi.components.schemas.JobSpec.properties;
-      const initial = { dataset: wanted ? { name: "upload", id: wanted } : undefined };
-      sections = KINDS.map(([kind, plural]) => componentSection(kind, catalog[plural], () => {}, initial[kind]));
+      original = job ? job.spec : null;
+      const initial = original ?? { dataset: wanted ? { name: "upload", id: wanted } : undefined };
+      sections = KINDS.map(([kind, plural]) => componentSection(kind, catalog[plural], () => {}, initial[kind] ?? (original ? {} : undefined)));
       // Every other field of the spec (epochs, batch size, seed, device, limits...), as the API's schema has them.
       const kinds = new Set(KINDS.map(([kind]) => kind));
       topFields = Object.keys(properties).filter((name) => !kinds.has(name))
         .map((name) => new SchemaField([name], name, properties[name]));
+      if (original) topFields.forEach((f) => f.write(original[f.loc[0]]));
       form.replaceChildren(
         el("div", { class: "form-grid" }, sections.map((s) => s.element),
           el("fieldset", {}, el("legend", {}, "training"), topFields.map((f) => f.element))),
-        el("div", { class: "toolbar", style: "margin-top:14px" }, el("button", { type: "submit", class: "primary", id: "submit-job" }, "Submit"), summary));
+        el("div", { class: "toolbar", style: "margin-top:14px" }, el("button", { type: "submit", class: "primary", id: "submit-job" }, original ? "Rerun" : "Submit"), summary));
       form.addEventListener("submit", submit);
     } catch (error) {
       form.replaceChildren(el("p", { class: "error" }, `Cannot load the catalog: ${error.message}`));

@@ -1,0 +1,1 @@
+"""Hyperparameter sweeps: a space of values over a base job spec, searched by Optuna; every trial an ordinary job."""
