@@ -58,6 +58,7 @@ bench-sweeps: install
 
 bench-export: install
 	$(BIN)/python -m benchmarks.bench_export $(ARGS)
+
 bench-predict: install
 	$(BIN)/python -m benchmarks.bench_predict $(ARGS)
 

@@ -1,12 +1,7 @@
 """A trained model out of the real stack (API and worker processes, Redis, SQLite and PostgreSQL): predictions over
 HTTP on the validation split give back the job's recorded val_accuracy exactly, for a built-in and for an uploaded
-dataset; a rerun on the CPU records the same history bit for bit; a rerun with a merge patch records its origin.
+dataset; a rerun on the CPU records the same history bit for bit; a rerun with a merge patch records its origin."""
 
-The prediction tests need the worker's model export (worker/export.py, branch `export`): until it is merged they are
-skipped, with that reason; the rerun tests need nothing more than this branch.
-"""
-
-import importlib.util
 import time
 from typing import Any
 
@@ -18,10 +13,6 @@ from tests.datasets import files
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
-needs_export = pytest.mark.skipif(
-    importlib.util.find_spec("worker.export") is None,
-    reason="needs the worker's model export (worker/export.py, branch `export`): runs once that is merged",
-)
 SEED = 7
 DIGITS = {
     "dataset": {"name": "digits", "val_fraction": 0.2, "normalize": "standard"},
@@ -64,7 +55,6 @@ def predict(stack: Stack, job_id: str, body: dict[str, Any]) -> list[Any]:
     return list(response.json()["predictions"])
 
 
-@needs_export
 def test_predictions_on_the_validation_split_give_digits_val_accuracy(stack: Stack) -> None:
     job = trained(stack, DIGITS)
     digits = load_digits()
@@ -82,7 +72,6 @@ def churn_csv(n: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-@needs_export
 def test_predictions_on_an_uploaded_tables_validation_split_give_its_val_accuracy(stack: Stack) -> None:
     upload = stack.http.post("/datasets", files={"file": ("churn.csv", churn_csv(300))}, timeout=60)
     assert upload.status_code in (200, 201), upload.text
