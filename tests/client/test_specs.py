@@ -9,8 +9,11 @@ from core.admission import check_spec
 from core.settings import Settings
 from core.spec import JobSpec
 
+# The job specs among the examples (sweep-*.yaml are sweep requests, tested in tests/core/sweeps/test_space.py).
 EXAMPLES = sorted(
-    p for p in (Path(__file__).resolve().parents[2] / "examples").iterdir() if p.suffix in (".yaml", ".json")
+    p
+    for p in (Path(__file__).resolve().parents[2] / "examples").iterdir()
+    if p.suffix in (".yaml", ".json") and not p.name.startswith("sweep-")
 )
 
 
