@@ -4,7 +4,6 @@ out what the job's metrics read, and model.json plus safetensors rebuild the mod
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,6 @@ from safetensors.torch import load_file
 
 from core.components import MODELS, component_name
 from core.model_card import ONNX_INPUT, ONNX_PREDICTION, ONNX_PROBABILITIES, ModelCard
-from core.settings import get_settings
 from core.spec import JobSpec
 from core.store import MODEL_CARD, get_store, model_key
 from tests.datasets import files
@@ -46,17 +44,6 @@ MODEL_CASES: dict[str, dict[str, Any]] = {
         "loss": "cross_entropy",
     },
 }
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A store of this test's own."""
-    monkeypatch.setenv("GRADYARD_ARTIFACT_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    get_store.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
-    get_store.cache_clear()
 
 
 def trained(raw: dict[str, Any]) -> tuple[JobSpec, Trained]:

@@ -1,34 +1,21 @@
 """The worker's side of an upload: the canonical form loaded, categories one-hot, missing values handled, images
 resized, and trained in-process (the e2e tests train the same through the real stack)."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 from core.components.upload import ResolvedUpload, Upload
 from core.datasets.ingest import Options, ingest, write_canonical
 from core.datasets.resolve import resolve_upload
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from core.store import canonical_key, get_store
 from tests.datasets import files
 from tests.worker.recording import run
 from worker.datasets.uploaded import uploaded_arrays
 
 SHA = "f" * 64
-
-
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """A store of this test's own."""
-    monkeypatch.setenv("GRADYARD_ARTIFACT_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    get_store.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
-    get_store.cache_clear()
 
 
 def stored(filename: str, data: bytes, tmp: Path, **dataset: Any) -> dict[str, Any]:
