@@ -189,11 +189,18 @@ def _after_end(claimed: Claimed, trained: Trained | None) -> None:
 
 
 def run_job(
-    job_id: str, *, shutdown: threading.Event, enqueue: Callable[[str], None], slot: Slot | None = None
+    job_id: str,
+    *,
+    shutdown: threading.Event,
+    enqueue: Callable[[str], None],
+    slot: Slot | None = None,
+    on_end: Callable[[str], None] | None = None,
 ) -> str | None:
     """Run the job if this delivery wins the claim; how it ended, or None when another attempt owns it.
 
     The worker's slot, when it has one, names the job while it runs, for the worker's next life if this one dies.
+    `on_end` hears the job id once the job has ended or gone back to the queue, before its model is exported (a
+    sweep queues its next trials without waiting for the export).
     """
     claimed = _claim(job_id)
     if claimed is None:
@@ -205,6 +212,8 @@ def run_job(
         slot.running(job_id, claimed.attempt)
     try:
         ended, trained = _attempt(claimed, shutdown, enqueue)
+        if on_end is not None:
+            on_end(job_id)
         _after_end(claimed, trained)
         del trained  # the model and its copies are not needed past here: the device memory can go back
     except StaleAttempt:

@@ -29,9 +29,9 @@ def register_tasks(app: Celery, *, slot: Slot | None = None) -> None:
     @app.task(name=TRAIN_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def train_job(job_id: str) -> None:
         """Train one job; everything it produces goes to SQL, not to a result backend."""
-        ended = run_job(job_id, shutdown=SHUTDOWN, enqueue=lambda again: enqueue(app, again), slot=slot)
-        if ended is None:
-            return
+        run_job(job_id, shutdown=SHUTDOWN, enqueue=lambda again: enqueue(app, again), slot=slot, on_end=sweep_acts)
+
+    def sweep_acts(job_id: str) -> None:
         try:  # a sweep's trial ended (or went back to the queue): its sweep acts now, not at the next reconcile
             after_trial(job_id, celery=app, settings=get_settings())
         except Exception:  # the reconciler's pass carries the sweep on
