@@ -52,29 +52,14 @@ class ModelOut(BaseModel):
 def _files(card: ModelCard) -> list[ModelFileOut]:
     files = []
     for which, weights in card.weights.items():
-        best = {"metric": weights.metric, "value": weights.value}
+        common = {"which": which, "epoch": weights.epoch, "metric": weights.metric, "value": weights.value}
         files.append(
-            ModelFileOut(
-                which=which,
-                format="safetensors",
-                bytes=weights.bytes,
-                sha256=weights.sha256,
-                epoch=weights.epoch,
-                max_abs_diff=None,
-                **best,
-            )
+            ModelFileOut(format="safetensors", bytes=weights.bytes, sha256=weights.sha256, max_abs_diff=None, **common)
         )
-        if weights.onnx is not None:
-            onnx = weights.onnx
+        if (onnx := weights.onnx) is not None:
             files.append(
                 ModelFileOut(
-                    which=which,
-                    format="onnx",
-                    bytes=onnx.bytes,
-                    sha256=onnx.sha256,
-                    epoch=weights.epoch,
-                    max_abs_diff=onnx.max_abs_diff,
-                    **best,
+                    format="onnx", bytes=onnx.bytes, sha256=onnx.sha256, max_abs_diff=onnx.max_abs_diff, **common
                 )
             )
     return files

@@ -3,8 +3,10 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
+from sqlalchemy.orm import Session
 
 from core import repository
+from core.keys import Principal
 from core.spec import JobSpec
 from core.states import JobStatus
 from service.auth import PrincipalDep
@@ -30,8 +32,23 @@ def submit_job(
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
 ) -> JobOut | Response:
     """Submit a training job. The spec is validated (and checked to fit together) before anything is stored."""
+    return answer_submission(session, spec, principal, response, idempotency_key)
+
+
+def answer_submission(
+    session: Session,
+    spec: JobSpec,
+    principal: Principal,
+    response: Response,
+    idempotency_key: str | None,
+    rerun_of: str | None = None,
+) -> JobOut | Response:
+    """Submit a spec and answer as POST /jobs does: 201 (200 for a replayed Idempotency-Key) with Location, or 503
+    when the queue cannot be reached."""
     try:
-        submitted = submit(session, spec, principal=principal, idempotency_key=idempotency_key, celery=get_celery())
+        submitted = submit(
+            session, spec, principal=principal, idempotency_key=idempotency_key, celery=get_celery(), rerun_of=rerun_of
+        )
     except QueueUnavailable:
         detail = "the job queue cannot be reached; nothing was stored, retry shortly"
         return problem(503, "Queue unavailable", detail, kind="unavailable", headers={"Retry-After": "5"})

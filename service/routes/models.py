@@ -20,12 +20,11 @@ from core.store import MODEL_CARD, get_store, model_filename, model_key
 from core.tables import Job
 from service.auth import PrincipalDep
 from service.bundle import Member, tar_gz
-from service.deps import SessionDep, get_celery
+from service.deps import SessionDep
 from service.model_files import download_name, model_path, ready_card
-from service.problems import problem
+from service.routes.jobs import answer_submission
 from service.routes.metrics import etag_matches, history_csv
 from service.schemas import JobOut
-from service.submission import QueueUnavailable, submit
 
 router = APIRouter(prefix="/jobs", tags=["models"])
 ENVIRONMENT = "environment.json"
@@ -152,13 +151,4 @@ def rerun_job(
     if job.status not in TERMINAL_STATUSES:
         raise JobStillActive(f"job {job.id} is {job.status}: rerun it once it has ended")
     spec = _validated(rerun_spec(job, patch))
-    try:
-        submitted = submit(
-            session, spec, principal=principal, idempotency_key=idempotency_key, celery=get_celery(), rerun_of=job.id
-        )
-    except QueueUnavailable:
-        detail = "the job queue cannot be reached; nothing was stored, retry shortly"
-        return problem(503, "Queue unavailable", detail, kind="unavailable", headers={"Retry-After": "5"})
-    response.status_code = status.HTTP_200_OK if submitted.replayed else status.HTTP_201_CREATED
-    response.headers["Location"] = f"/jobs/{submitted.job.id}"
-    return JobOut.of(submitted.job)
+    return answer_submission(session, spec, principal, response, idempotency_key, rerun_of=job.id)
