@@ -11,7 +11,7 @@ from core.errors import SpecProblem, SpecRejected
 from core.facts import recorded_metrics
 from core.settings import Settings
 from core.spec import JobSpec
-from core.sweeps.space import Choice, Const, SweepSpec, corners, single_point
+from core.sweeps.space import Choice, Const, SweepSpec, corners, numeric_ranges, single_point
 
 _MISSING = object()
 
@@ -106,6 +106,9 @@ def sweep_problems(sweep: SweepSpec, settings: Settings) -> list[SpecProblem]:
             for key, param in sweep.space.items()
             if not isinstance(param, Choice | Const)
         ]
+    if sweep.sampler == "cmaes" and not numeric_ranges(sweep.space):
+        msg = "the cmaes sampler adapts numeric ranges and this space has none: give a key a range, or use tpe or grid"
+        problems.append(SpecProblem(("sampler",), msg, "sweep_cmaes"))
     if all(single_point(p) for p in sweep.space.values()):
         msg = "the space holds a single point: give a key a range or several choices, or submit one job"
         problems.append(SpecProblem(("space",), msg, "sweep_single_point"))

@@ -23,6 +23,7 @@ from core.repository import sweeps as sweeps_sql
 from core.settings import Settings
 from core.states import ACTIVE_STATUSES, SweepState
 from core.sweeps.checks import trial_spec
+from core.sweeps.cmaes_search import cmaes_ask
 from core.sweeps.space import SweepSpec
 from core.sweeps.study import PastTrial, TrialOutcome, ask, rebuild, trial_budget
 from core.tables import Job, Sweep
@@ -107,12 +108,15 @@ def _launch(
     session: Session, sweep: Sweep, spec: SweepSpec, jobs: list[Job], celery: Celery, settings: Settings
 ) -> int:
     """Ask, store and send new trials while the sweep has room (max_concurrent, its owner's quota); how many."""
-    study = rebuild(spec, past_trials(jobs, spec, _reports(session, sweep.id)))
+    past = past_trials(jobs, spec, _reports(session, sweep.id))
+    study = rebuild(spec, past)
     active = sum(1 for job in jobs if job.status in ACTIVE_STATUSES)
     sent = 0
     while active + sent < spec.max_concurrent and sweep.trials_created < trial_budget(spec):
         number = sweep.trials_created
-        params = ask(spec, study, number)
+        params = cmaes_ask(spec, past, number) if spec.sampler == "cmaes" else ask(spec, study, number)
+        if params is None:
+            break  # CMA-ES's generation is full: the next trial waits for one of it to end
         new, error = _new_job(sweep, spec, number, params, settings)
         job = sweeps_sql.add_trial(
             session,
@@ -126,6 +130,7 @@ def _launch(
         if job is None:
             break  # the owner's quota is full (the sweep waits) or the sweep ended meanwhile
         session.refresh(sweep)
+        past.append(PastTrial(number, params, "active", None))
         if error is None:
             enqueue(celery, job.id)  # a lost message is sent again by the reconciler, as for any job
             sent += 1

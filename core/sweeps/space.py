@@ -12,8 +12,8 @@ MAX_PARAMS = 16  # keys of one space: a search over more is not one a few dozen 
 MAX_CHOICES = 64
 MAX_TRIALS = 1000
 MAX_CONCURRENT = 64
-Sampler = Literal["tpe", "random", "grid"]
-Pruner = Literal["none", "median", "asha"]
+Sampler = Literal["tpe", "random", "grid", "cmaes"]
+Pruner = Literal["none", "median", "asha", "hyperband"]
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=True)
 
 
@@ -115,6 +115,14 @@ def grid_points(space: dict[str, Param]) -> int:
     for param in space.values():
         n *= len(param.values) if isinstance(param, Choice) else 1
     return n
+
+
+Range = Uniform | LogUniform | IntRange
+
+
+def numeric_ranges(space: dict[str, Param]) -> dict[str, Range]:
+    """The keys drawn from a numeric range (not choices or constants), in the space's order."""
+    return {key: p for key, p in space.items() if isinstance(p, Uniform | LogUniform | IntRange)}
 
 
 def single_point(param: Param) -> bool:

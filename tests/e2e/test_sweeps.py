@@ -1,5 +1,6 @@
 """Sweeps on the real stack (API, worker, Redis; SQLite and PostgreSQL): tiny digits trials run to the end with
-ASHA pruning some at their rungs, a stop cancels the running trial, another user's sweep is a 404, bad input a 422."""
+ASHA pruning some at their rungs and the best one's model downloadable, CMA-ES with Hyperband through the CLI, a
+stop cancels the running trial, another user's sweep is a 404, bad input a 422."""
 
 import os
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import safetensors.numpy
 import yaml
 
 from tests.e2e.conftest import Stack, create_key
@@ -70,6 +72,20 @@ def test_a_sweep_with_asha_runs_to_the_end_pruning_some_trials(stack: Stack) -> 
     assert job["progress"]["epoch"] == pruned[0]["epoch"]
     assert job["metrics"]["val_accuracy"]["last"] == pruned[0]["value"]
     assert job["spec"]["optimizer"]["lr"] == job["params"]["optimizer.lr"]
+    assert_model_downloads(stack, best["job_id"])
+
+
+def assert_model_downloads(stack: Stack, job_id: str) -> None:
+    """The trial's model is exported like any job's: its safetensors weights download and load."""
+    deadline = time.monotonic() + 60
+    while (job := stack.job(job_id))["model"]["status"] == "exporting" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert job["model"]["status"] == "ready", (job["model"], stack.log_tail())
+    response = stack.http.get(f"/jobs/{job_id}/model")
+    assert response.status_code == 200, response.text
+    weights = safetensors.numpy.load(response.content)
+    hidden = job["spec"]["model"]["hidden"][0]
+    assert sorted(w.shape for w in weights.values()) == sorted([(hidden, 64), (hidden,), (10, hidden), (10,)])
 
 
 def test_stop_cancels_the_running_trial_and_starts_no_more(stack: Stack) -> None:
@@ -99,7 +115,9 @@ def test_another_users_sweep_is_not_found_and_bad_input_is_a_422(stack: Stack) -
 
 
 def test_the_cli_follows_a_sweep_to_its_end_and_lists_it(stack: Stack, tmp_path: Path) -> None:
-    spec = SWEEP | {"name": "cli-sweep", "max_trials": 3, "base": SWEEP["base"] | {"epochs": 2}}
+    # CMA-ES and Hyperband here: the controller's and the pruner's paths for both, through the real processes.
+    cli = {"name": "cli-sweep", "max_trials": 3, "sampler": "cmaes", "pruner": "hyperband", "max_concurrent": 2}
+    spec = SWEEP | cli | {"base": SWEEP["base"] | {"epochs": 3}}
     path = tmp_path / "sweep.yaml"
     path.write_text(yaml.safe_dump(spec))
     env = os.environ | {"GRADYARD_URL": stack.url, "GRADYARD_KEY": stack.key, "COLUMNS": "200"}

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core import repository
 from core.repository import sweeps as sweeps_sql
 from core.repository.sweeps import Row
-from core.sweeps.pruning import make_pruner, should_prune
+from core.sweeps.pruning import STUDY_NAME, make_pruner, should_prune
 from core.sweeps.space import SweepSpec
 
 EPOCHS = 10
@@ -57,14 +57,16 @@ def schedule(n: int, concurrent: int) -> list[tuple[int, int]]:
 def optuna_decisions(s: SweepSpec, data: Curves, concurrent: int) -> dict[int, int | None]:
     """Optuna in-process: each trial reports, asks should_prune, and ends pruned or complete."""
     study = optuna.create_study(
-        direction="maximize" if s.objective.mode == "max" else "minimize", pruner=make_pruner(s)
+        study_name=STUDY_NAME, direction="maximize" if s.objective.mode == "max" else "minimize", pruner=make_pruner(s)
     )
     trials: dict[int, optuna.Trial] = {}
     pruned_at: dict[int, int | None] = {}
     for t, epoch in schedule(len(data), concurrent):
         if t in pruned_at:
             continue
-        trial = trials.setdefault(t, study.ask())
+        if t not in trials:  # asked once, at its first report: the study numbers trials as the sweep does
+            trials[t] = study.ask()
+        trial = trials[t]
         trial.report(data[t][epoch - 1], epoch)
         if trial.should_prune():
             study.tell(trial, state=TrialState.PRUNED)
@@ -116,7 +118,7 @@ def in_memory() -> tuple[Report, End]:
     return report, end
 
 
-@pytest.mark.parametrize("pruner", ["asha", "median"])
+@pytest.mark.parametrize("pruner", ["asha", "median", "hyperband"])
 @pytest.mark.parametrize("mode", ["max", "min"])
 @pytest.mark.parametrize(("seed", "concurrent"), [(1, 1), (2, 3), (3, 4)])
 def test_decisions_equal_optunas_in_process(pruner: str, mode: str, seed: int, concurrent: int) -> None:
@@ -127,8 +129,9 @@ def test_decisions_equal_optunas_in_process(pruner: str, mode: str, seed: int, c
     assert any(at is not None for at in expected.values())  # the case prunes something: the test has teeth
 
 
-def test_decisions_through_sql_equal_optunas(session: Session) -> None:
-    s = spec("asha")
+@pytest.mark.parametrize("pruner", ["asha", "hyperband"])
+def test_decisions_through_sql_equal_optunas(session: Session, pruner: str) -> None:
+    s = spec(pruner)
     data = curves(7, 9)
     sweep = sweeps_sql.create_sweep(session, name="s", spec={}, owner_id=None, actor=None)
     ids = {}

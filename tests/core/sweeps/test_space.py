@@ -90,6 +90,15 @@ def test_grid_takes_choices_only(settings: Settings) -> None:
     ]
 
 
+def test_cmaes_needs_a_numeric_range(settings: Settings) -> None:
+    choices = {"optimizer.name": {"type": "choice", "values": ["sgd", "adam"]}}
+    assert refusal(sweep(sampler="cmaes", space=choices), settings) == [
+        (("sampler",), "the cmaes sampler adapts numeric ranges and this space has none: give a key a range, or use "
+         "tpe or grid")
+    ]  # fmt: skip
+    check_sweep(sweep(sampler="cmaes", space=choices | {"optimizer.lr": LR}), settings)
+
+
 def test_a_space_of_a_single_point_is_refused(settings: Settings) -> None:
     s = sweep(
         space={
