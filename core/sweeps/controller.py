@@ -23,7 +23,6 @@ from core.repository import sweeps as sweeps_sql
 from core.settings import Settings
 from core.states import ACTIVE_STATUSES, SweepState
 from core.sweeps.checks import trial_spec
-from core.sweeps.cmaes_search import cmaes_ask
 from core.sweeps.space import SweepSpec
 from core.sweeps.study import PastTrial, TrialOutcome, ask, rebuild, trial_budget
 from core.tables import Job, Sweep
@@ -87,6 +86,13 @@ def best_trial(past: list[PastTrial], jobs: list[Job], spec: SweepSpec) -> tuple
     return job_id, value
 
 
+def _cmaes_ask(spec: SweepSpec, past: list[PastTrial], number: int) -> dict[str, Any] | None:
+    # Imported on use: the cmaes package loads SciPy (about a second), which no other sweep needs.
+    from core.sweeps.cmaes_search import cmaes_ask
+
+    return cmaes_ask(spec, past, number)
+
+
 def _new_job(
     sweep: Sweep, spec: SweepSpec, number: int, params: dict[str, Any], settings: Settings
 ) -> tuple[repository.NewJob, str | None]:
@@ -114,7 +120,7 @@ def _launch(
     sent = 0
     while active + sent < spec.max_concurrent and sweep.trials_created < trial_budget(spec):
         number = sweep.trials_created
-        params = cmaes_ask(spec, past, number) if spec.sampler == "cmaes" else ask(spec, study, number)
+        params = _cmaes_ask(spec, past, number) if spec.sampler == "cmaes" else ask(spec, study, number)
         if params is None:
             break  # CMA-ES's generation is full: the next trial waits for one of it to end
         new, error = _new_job(sweep, spec, number, params, settings)
