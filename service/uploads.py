@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import get_args
 
 from fastapi import Request
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from core import repository
@@ -74,6 +75,30 @@ def _store_and_record(store: ArtifactStore, upload: Upload, sha256: str, princip
 
 
 def _record(
+    store: ArtifactStore, upload: Upload, sha256: str, canonical: Path, schema: DatasetSchema, principal: Principal
+) -> tuple[Dataset, bool]:
+    try:
+        return _insert(store, upload, sha256, canonical, schema, principal)
+    except BaseException:
+        _forget_blobs(store, sha256)
+        raise
+
+
+def _forget_blobs(store: ArtifactStore, sha256: str) -> None:
+    """After the row could not be stored: delete the bytes just stored, unless a dataset row (another user's, with
+    the same bytes) holds them. When even that cannot be asked, they stay, and the log says so."""
+    try:
+        with session_scope() as session:
+            held = repo.rows_with_sha(session, sha256=sha256) > 0
+    except SQLAlchemyError:
+        log.warning("dataset %s: its row was not stored and its files stay (the database did not answer)", sha256)
+        return
+    if not held:
+        store.delete(dataset_key(sha256))
+        store.delete(canonical_key(sha256))
+
+
+def _insert(
     store: ArtifactStore, upload: Upload, sha256: str, canonical: Path, schema: DatasetSchema, principal: Principal
 ) -> tuple[Dataset, bool]:
     with session_scope() as session:

@@ -87,5 +87,9 @@ def delete_dataset(session: Session, *, dataset: Dataset) -> bool:
     """Remove the row; True when no other dataset row shares its bytes (so the caller may delete the blobs)."""
     session.delete(dataset)
     session.flush()
-    others = session.scalar(select(func.count()).select_from(Dataset).where(Dataset.sha256 == dataset.sha256))
-    return not others
+    return rows_with_sha(session, sha256=dataset.sha256) == 0
+
+
+def rows_with_sha(session: Session, *, sha256: str) -> int:
+    """How many dataset rows, of any owner, hold these bytes."""
+    return session.scalar(select(func.count()).select_from(Dataset).where(Dataset.sha256 == sha256)) or 0

@@ -4,7 +4,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError
 
 from core.store import get_store
 from tests.datasets import files
@@ -121,6 +123,25 @@ def test_delete_removes_the_row_and_the_files(app: FastAPI) -> None:
     assert alice.delete(f"/datasets/{dataset_id}").status_code == 204
     assert alice.get(f"/datasets/{dataset_id}").status_code == 404
     assert get_store().count_files() == 0
+
+
+def test_a_row_that_cannot_be_stored_leaves_no_files_but_keeps_shared_ones(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, bob = client_with_key(app, key_for("alice")), client_with_key(app, key_for("bob"))
+    assert upload(bob, "shared.csv", files.thermometer_csv() + b"1,1\n").status_code == 201
+
+    def database_gone(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("INSERT INTO dataset", {}, ConnectionError("the database went away"))
+
+    monkeypatch.setattr("core.repository.datasets.create_dataset", database_gone)
+    for data in (files.thermometer_csv(), files.thermometer_csv() + b"1,1\n"):
+        response = upload(alice, "t.csv", data)
+        assert response.status_code == 503, response.text
+    assert get_store().count_files() == 2  # bob's bytes and their canonical form; alice's own are gone
+    monkeypatch.undo()
+    assert [d["name"] for d in alice.get("/datasets").json()["items"]] == []
+    assert upload(alice, "t.csv", files.thermometer_csv()).status_code == 201  # nothing half-stored blocks a retry
 
 
 def test_list_pages_newest_first(app: FastAPI) -> None:
