@@ -11,20 +11,20 @@ export const PANELS = [
   { title: "Learning rate", names: ["lr"] },
 ];
 
-function options(width, labels, log) {
+function options(width, labels, log, xLabel, legend) {
   return {
     width,
     height: 220,
     scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
-    axes: [{ label: "epoch" }, { size: 60 }],
-    series: [{ label: "epoch" }, ...labels.map((label, i) => ({
+    axes: [{ label: xLabel }, { size: 60 }],
+    series: [{ label: xLabel }, ...labels.map((label, i) => ({
       label,
       stroke: COLORS[i % COLORS.length],
       width: 1.6,
       spanGaps: true,
       value: (_, v) => (v === null || v === undefined ? "–" : Number(v).toPrecision(4)),
     }))],
-    legend: { live: true },
+    legend: { show: legend, live: true },
   };
 }
 
@@ -34,11 +34,13 @@ function aligned(tables, log) {
 }
 
 export class LineChart {
-  // labels: one per series; tables: for each series [xs, ys].
-  constructor(container, labels, { log = false } = {}) {
+  // labels: one per series; tables: for each series [xs, ys]. A chart of many series may go without its legend.
+  constructor(container, labels, { log = false, xLabel = "epoch", legend = true } = {}) {
     this.container = container;
     this.labels = labels;
     this.log = log;
+    this.xLabel = xLabel;
+    this.legend = legend;
     this.tables = labels.map(() => [[], []]);
     this.plot = null;
     this.build();
@@ -52,7 +54,7 @@ export class LineChart {
 
   build() {
     this.plot?.destroy();
-    this.plot = new uPlot(options(this.width(), this.labels, this.log), this.data(), this.container);
+    this.plot = new uPlot(options(this.width(), this.labels, this.log, this.xLabel, this.legend), this.data(), this.container);
     this.container.dataset.log = String(this.log);
   }
 
