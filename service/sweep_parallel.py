@@ -9,6 +9,7 @@ from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
+from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
@@ -101,8 +102,11 @@ def _frame(axes: Axes, axes_list: list[Axis]) -> None:
             axes.plot([x - 0.02, x], [y, y], color="black", linewidth=0.8)
             axes.text(x + 0.03, y, text, fontsize=7, va="center", ha="left", parse_math=False, bbox=_BOX)
     axes.set_xticks(range(len(axes_list)), [a.name for a in axes_list], fontsize=8)
+    crowded = len(axes_list) > 6  # long dotted names side by side overlap: slant them
     for label in axes.get_xticklabels():
         label.set_parse_math(False)
+        if crowded:
+            label.set(rotation=25, horizontalalignment="right", rotation_mode="anchor")
     axes.set_yticks([])
     axes.set_xlim(-0.15, len(axes_list) - 0.6)
     axes.set_ylim(-0.05, 1.05)
@@ -124,13 +128,15 @@ def parallel_plot(*, title: str, spec: SweepSpec, board: TrialList, metric: str,
     low, high = min(values), max(values)
     axes_list = [*keys, _range_axis(metric, low, high, log=False, whole=False)]
     cmap = "viridis" if spec.objective.mode == "max" else "viridis_r"
-    span = high - low if high > low else 1.0
-    norm = Normalize(low, low + span)
-    colours = ScalarMappable(norm=norm, cmap=cmap)
+    colours = ScalarMappable(norm=Normalize(low, high if high > low else low + 1.0), cmap=cmap)
     lines = _lines(axes_list, board)
-    for spots, value, pruned in sorted(lines, key=lambda line: not line[2]):  # pruned first: behind the rest
-        colour = "lightgrey" if pruned else colours.cmap((value - low) / span)
-        axes.plot(range(len(spots)), spots, color=colour, linewidth=1.2, alpha=0.9, zorder=1 if pruned else 2)
+    # One collection per kind, not a plot call per trial: a thousand trials draw in a fraction of a second.
+    pruned = [list(enumerate(spots)) for spots, _, was_pruned in lines if was_pruned]
+    axes.add_collection(LineCollection(pruned, colors="lightgrey", linewidths=1.2, zorder=1))
+    complete = [(list(enumerate(spots)), value) for spots, value, was_pruned in lines if not was_pruned]
+    drawn = LineCollection([c for c, _ in complete], cmap=colours.cmap, norm=colours.norm, linewidths=1.2, zorder=2)
+    drawn.set_array([value for _, value in complete])
+    axes.add_collection(drawn)
     _frame(axes, axes_list)
     figure.colorbar(colours, ax=axes, pad=0.01).set_label(f"{metric} (grey: pruned)", fontsize=8)
     return _render(figure, fmt)

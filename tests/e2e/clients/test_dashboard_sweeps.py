@@ -62,3 +62,20 @@ def test_a_finished_sweeps_page_shows_its_leaderboard_and_links_to_its_trials(pa
     page.wait_for_url(f"**/#/jobs/{last['job_id']}")
     expect(page.locator("h1 + .status")).to_have_text("succeeded")
     expect(page.locator("h1")).to_have_text(f"page-sweep #{last['trial']}")
+
+
+def test_stop_a_running_sweep_from_its_page_after_confirming(page: Page, live_stack: Stack) -> None:
+    long = TINY | {"name": "page-stop", "base": SWEEP["base"] | {"epochs": 5000}}
+    sweep = live_stack.http.post("/sweeps", json=long).json()
+    page.goto(f"/#/sweeps/{sweep['id']}")
+    expect(page.locator('#leaderboard td [data-status="running"]')).to_have_count(1, timeout=30_000)
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.click("#stop-sweep")
+    expect(page.locator("h1 + .status")).to_have_text("stopped", timeout=10_000)
+    assert asked == ["Stop this sweep? No new trials start, and its running trials are cancelled."]
+    # the page keeps polling until the trial has ended, without a reload
+    expect(page.locator('#leaderboard td [data-status="cancelled"]')).to_have_count(1, timeout=30_000)
+    expect(page.locator("#stop-sweep")).to_be_disabled()
+    stopped = live_stack.http.get(f"/sweeps/{sweep['id']}").json()
+    assert stopped["state"] == "stopped" and stopped["trials"] == {"cancelled": 1, "total": 1}
