@@ -5,7 +5,14 @@ job pages, its charts hold every trial's points and its pictures load."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.clients.test_dashboard import browser, page, points, screenshot, wait_until
+from tests.e2e.clients.test_dashboard import (
+    _api_requests_after_opening,
+    browser,
+    page,
+    points,
+    screenshot,
+    wait_until,
+)
 from tests.e2e.conftest import Stack
 from tests.e2e.test_sweeps import SWEEP, wait_sweep
 
@@ -79,3 +86,9 @@ def test_stop_a_running_sweep_from_its_page_after_confirming(page: Page, live_st
     expect(page.locator("#stop-sweep")).to_be_disabled()
     stopped = live_stack.http.get(f"/sweeps/{sweep['id']}").json()
     assert stopped["state"] == "stopped" and stopped["trials"] == {"cancelled": 1, "total": 1}
+
+
+@pytest.mark.parametrize("link", ["#/sweeps/..%2F..%2Fcatalog", "#/sweeps/..%2Fkeys", "#/sweeps/%2e%2e"])
+def test_a_crafted_sweeps_link_fetches_nothing(page: Page, live_stack: Stack, link: str) -> None:
+    assert _api_requests_after_opening(page, live_stack, link) == []
+    expect(page.locator("#view")).to_contain_text("That link does not name a sweep.")
