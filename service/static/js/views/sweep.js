@@ -14,7 +14,8 @@ function value(v) {
 }
 
 function paramText(v) {
-  return typeof v === "number" ? number(v) : JSON.stringify(v);
+  if (typeof v === "number") return number(v);
+  return typeof v === "string" ? v : JSON.stringify(v);
 }
 
 function leaderboard(rows, keys) {
@@ -30,7 +31,7 @@ function leaderboard(rows, keys) {
       el("td", {}, el("a", { href: `#/jobs/${r.job_id}` }, shortId(r.job_id)))))));
 }
 
-// Each complete trial's value by number, and the best of them so far.
+// Each complete trial's value by number (dots), and the best of them so far (steps).
 function bestSoFar(rows, maximize) {
   const done = rows.filter((r) => r.value !== null && r.reason !== "pruned").sort((a, b) => a.trial - b.trial);
   const xs = done.map((r) => r.trial);
@@ -132,7 +133,7 @@ export function render(root, id) {
       const signature = JSON.stringify(items.map((r) => [r.job_id, r.status, r.value, r.epoch]));
       if (signature !== lastBoard) {
         board.replaceChildren(leaderboard(items, keys));
-        bestChart ??= new LineChart(bestBox, [metric, "best so far"], { xLabel: "trial" });
+        bestChart ??= new LineChart(bestBox, [metric, "best so far"], { xLabel: "trial", styles: ["points", "steps"], wholeX: true });
         bestChart.setTables(bestSoFar(items, sweep.spec.objective.mode === "max"));
         await showPictures();
         lastBoard = signature;
