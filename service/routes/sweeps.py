@@ -135,4 +135,6 @@ async def plot_sweep(
     owner = principal.owner_filter()
     sweep = await run_in_threadpool(partial(sweeps_sql.get_sweep, session, sweep_id=sweep_id, owner_id=owner))
     jobs = await run_in_threadpool(partial(sweeps_sql.sweep_trials, session, sweep_id=sweep_id))
-    return await draw_plot(request, principal, None, _drawing(kind, sweep, list(jobs), size=size, fmt=fmt), fmt)
+    # The leaderboard of up to max_trials rows is built off the event loop too.
+    draw = await run_in_threadpool(partial(_drawing, kind, sweep, list(jobs), size=size, fmt=fmt))
+    return await draw_plot(request, principal, None, draw, fmt)
