@@ -2,11 +2,12 @@
 
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import httpx
 
 Sweep = dict[str, Any]
+SweepPlotKind = Literal["history", "parallel", "importance"]
 
 
 class _Requester(Protocol):
@@ -36,6 +37,12 @@ class SweepVerbs:
     def sweep_trials(self: _Requester, sweep_id: str) -> list[dict[str, Any]]:
         """The leaderboard: each trial's number, job id, values, objective, status and reason, best first."""
         return list(self._request("GET", f"/sweeps/{sweep_id}/trials").json()["items"])
+
+    def sweep_plot(
+        self: _Requester, sweep_id: str, *, kind: SweepPlotKind = "history", fmt: Literal["png", "svg"] = "png"
+    ) -> bytes:
+        """A picture of the sweep (PNG or SVG bytes): its history, parallel coordinates, or its keys' importance."""
+        return self._request("GET", f"/sweeps/{sweep_id}/plot.{fmt}", params={"kind": kind}).content
 
     def stop_sweep(self: _Requester, sweep_id: str) -> Sweep:
         """Stop a sweep: no new trials, its running trials cancelled (idempotent)."""

@@ -31,3 +31,28 @@ def history_plot(*, title: str, board: TrialList, metric: str, maximize: bool, s
     else:
         axes.text(0.5, 0.5, "no trial values yet", ha="center", va="center", transform=axes.transAxes, color="grey")
     return _render(figure, fmt)
+
+
+def importance_plot(
+    *, title: str, ranked: list[tuple[str, float]] | None, complete: int, metric: str, size: Size, fmt: ImageFormat
+) -> bytes:
+    """Each key's share of the importance for the objective as horizontal bars, the most important on top."""
+    figure = Figure(figsize=(size.width / DPI, size.height / DPI), dpi=DPI, layout="constrained")
+    axes = figure.subplots()
+    axes.set_title(title, fontsize=11, parse_math=False)
+    if ranked is None:
+        axes.set_axis_off()
+        why = f"importance needs at least two complete trials ({complete} so far)"
+        axes.text(0.5, 0.5, why, ha="center", va="center", transform=axes.transAxes, color="grey", parse_math=False)
+        return _render(figure, fmt)
+    order = list(reversed(ranked))  # barh draws from the bottom up
+    spots = range(len(order))
+    axes.barh(spots, [share for _, share in order], color="tab:blue")
+    axes.set_yticks(spots, [key for key, _ in order], fontsize=8)
+    _plain(axes.get_yticklabels())
+    for y, (_, share) in zip(spots, order, strict=True):
+        axes.text(share, y, f" {share:.0%}", va="center", fontsize=8)
+    axes.set_xlim(0, 1.1)
+    axes.set_xlabel(f"importance for {metric} (PED-ANOVA on {complete} complete trials)", fontsize=9, parse_math=False)
+    axes.grid(True, axis="x", alpha=0.3)
+    return _render(figure, fmt)

@@ -1,6 +1,7 @@
 """Sweep routes: start a search, list and read sweeps, the leaderboard, stop."""
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Literal
 
@@ -12,14 +13,16 @@ from sqlalchemy.orm import Session
 from core.repository import sweeps as sweeps_sql
 from core.settings import get_settings
 from core.sweeps.checks import check_sweep
-from core.sweeps.controller import run_pass
+from core.sweeps.controller import past_trials, run_pass
+from core.sweeps.importance import param_importances
 from core.sweeps.space import SweepSpec, stored
 from core.tables import Job, Sweep
 from service.auth import PrincipalDep
 from service.deps import SessionDep, get_celery
 from service.plotting import ImageFormat, Size
 from service.routes.plots import IMAGE_RESPONSES, Width, draw_plot, too_big_problem
-from service.sweep_plots import history_plot
+from service.sweep_parallel import parallel_plot
+from service.sweep_plots import history_plot, importance_plot
 from service.sweep_schemas import SweepList, SweepOut, TrialList, leaderboard
 from service.upload_jobs import resolve_job_dataset
 
@@ -84,6 +87,35 @@ def stop_sweep(sweep_id: str, session: SessionDep, principal: PrincipalDep) -> S
     return _out(session, sweep)
 
 
+PlotKind = Literal["history", "parallel", "importance"]
+KIND_HELP = (
+    "history: each trial's value and the best so far; parallel: parallel coordinates of the trials' values coloured "
+    "by the objective, pruned ones grey; importance: each key's importance for the objective (PED-ANOVA on the "
+    "complete trials)."
+)
+
+
+def _drawing(kind: PlotKind, sweep: Sweep, jobs: list[Job], *, size: Size, fmt: ImageFormat) -> Callable[[], bytes]:
+    """What draws this kind of picture; the importance is computed on the renderer's thread, like the drawing."""
+    spec = SweepSpec.model_validate(sweep.spec)
+    board = leaderboard(sweep, jobs)
+    metric = spec.objective.metric
+    title = f"{sweep.name} ({sweep.state}, {len(board.items)} trials)"
+    if kind == "parallel":
+        return partial(parallel_plot, title=title, spec=spec, board=board, metric=metric, size=size, fmt=fmt)
+    if kind == "importance":
+        past = past_trials(jobs, spec)
+        complete = sum(1 for t in past if t.outcome == "complete" and t.value is not None)
+
+        def draw() -> bytes:
+            ranked = param_importances(spec, past)
+            return importance_plot(title=title, ranked=ranked, complete=complete, metric=metric, size=size, fmt=fmt)
+
+        return draw
+    maximize = spec.objective.mode == "max"
+    return partial(history_plot, title=title, board=board, metric=metric, maximize=maximize, size=size, fmt=fmt)
+
+
 @router.get("/{sweep_id}/plot.{fmt}", response_class=Response, responses=IMAGE_RESPONSES)
 async def plot_sweep(
     request: Request,
@@ -91,24 +123,18 @@ async def plot_sweep(
     fmt: ImageFormat,
     session: SessionDep,
     principal: PrincipalDep,
-    kind: Annotated[Literal["history"], Query(description="history: each trial's value and the best so far.")] = (
-        "history"
-    ),
+    kind: Annotated[PlotKind, Query(description=KIND_HELP)] = "history",
     width: Width = 800,
     height: Annotated[int, Query(ge=150, le=4000, description="Image height in pixels.")] = 450,
 ) -> Response:
-    """A sweep as a picture, PNG or SVG: each trial's objective by number, pruned ones marked, the best so far."""
+    """A sweep as a picture, PNG or SVG: its history (each trial's objective by number, pruned ones marked, the best
+    so far), parallel coordinates of its trials, or its keys' importance."""
     size = Size(width, height)
     if too_big := too_big_problem(size):
         return too_big
     owner = principal.owner_filter()
     sweep = await run_in_threadpool(partial(sweeps_sql.get_sweep, session, sweep_id=sweep_id, owner_id=owner))
     jobs = await run_in_threadpool(partial(sweeps_sql.sweep_trials, session, sweep_id=sweep_id))
-    board = leaderboard(sweep, jobs)
-    objective = sweep.spec["objective"]
-    title = f"{sweep.name} ({sweep.state}, {len(board.items)} trials)"
-    draw = partial(
-        history_plot, title=title, board=board, metric=objective["metric"], maximize=objective["mode"] == "max",
-        size=size, fmt=fmt,
-    )  # fmt: skip
+    # The leaderboard of up to max_trials rows is built off the event loop too.
+    draw = await run_in_threadpool(partial(_drawing, kind, sweep, list(jobs), size=size, fmt=fmt))
     return await draw_plot(request, principal, None, draw, fmt)

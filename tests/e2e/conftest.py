@@ -47,10 +47,13 @@ def running_stack(dialect: str, workdir: Path, redis_server: RedisServer) -> Ite
         drop()
 
 
-@pytest.fixture(scope="module", params=DIALECTS)
+@pytest.fixture(scope="session", params=DIALECTS)
 def stack(
     request: pytest.FixtureRequest, redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """The API and one worker as real processes, on SQLite and then on PostgreSQL."""
+    """The API and one worker as real processes, on SQLite and then on PostgreSQL: one stack per database for every
+    module that uses it (pytest runs all of one database's tests, then the other's), since starting one costs more
+    than most of its tests. Tests therefore never assume an empty service: they look only at what they made, and a
+    second user a test makes has a name no other module uses."""
     with running_stack(request.param, tmp_path_factory.mktemp(f"stack-{request.param}"), redis_server) as running:
         yield running

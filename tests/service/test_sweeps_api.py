@@ -40,14 +40,20 @@ def body(**over: Any) -> dict[str, Any]:
     } | over
 
 
-def end_trial(job_id: str, accuracy: float, status: str = "succeeded") -> None:
-    """End a queued trial as a worker would, with this last val_accuracy."""
+def end_trial(job_id: str, accuracy: float, status: str = "succeeded", reason: str | None = None) -> None:
+    """End a queued trial as a worker would, with this last val_accuracy (and a reason such as pruned)."""
     with session_scope() as session:
         attempt = repository.claim_job(session, job_id=job_id)
         assert attempt is not None
         summary = {"val_accuracy": {"count": 2, "last": accuracy, "min": accuracy / 2, "max": accuracy}}
         session.execute(update(Job).where(Job.id == job_id).values(summary=summary, epoch=2))
-        repository.finish_job(session, job_id=job_id, attempt=attempt, status=status)  # type: ignore[arg-type]
+        repository.finish_job(
+            session,
+            job_id=job_id,
+            attempt=attempt,
+            status=status,  # type: ignore[arg-type]
+            reason=reason,  # type: ignore[arg-type]
+        )
 
 
 def controller_pass(sweep_id: str) -> int | None:
@@ -188,5 +194,5 @@ def test_the_history_plot_draws_png_and_svg_and_hides_another_users_sweep(app: F
     assert png.content.startswith(b"\x89PNG")
     svg = client.get(f"/sweeps/{sweep['id']}/plot.svg", params={"kind": "history", "width": 400, "height": 300})
     assert svg.status_code == 200 and b"<svg" in svg.content
-    assert client.get(f"/sweeps/{sweep['id']}/plot.png", params={"kind": "parallel"}).status_code == 422
+    assert client.get(f"/sweeps/{sweep['id']}/plot.png", params={"kind": "pie"}).status_code == 422
     assert client_with_key(app, key_for("bob")).get(f"/sweeps/{sweep['id']}/plot.png").status_code == 404

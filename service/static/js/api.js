@@ -41,6 +41,14 @@ export function datasetPath(id) {
   return `/datasets/${encodeURIComponent(id)}`;
 }
 
+// Sweep ids are the server's UUIDs too.
+export const SWEEP_ID = JOB_ID;
+
+export function sweepPath(id, rest = "") {
+  if (!SWEEP_ID.test(id)) throw new ApiError(404, { detail: `'${id}' is not a sweep id` });
+  return `/sweeps/${encodeURIComponent(id)}${rest}`;
+}
+
 // The last line of defence: a request with the user's key goes only to an API path, never one that climbs.
 function checkPath(path) {
   const route = path.split("?")[0];
@@ -83,6 +91,13 @@ export async function download(path, filename) {
   const link = Object.assign(document.createElement("a"), { href: url, download: filename });
   link.click();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// An image fetched with the key, as an object URL for an <img> (the caller revokes it when it is replaced).
+export async function imageUrl(path) {
+  const response = await send(path, { headers: headers() });
+  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => ({})));
+  return URL.createObjectURL(await response.blob());
 }
 
 // A file upload (POST /datasets, multipart) through XMLHttpRequest: fetch reports no upload progress.

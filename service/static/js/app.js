@@ -1,6 +1,6 @@
 // The dashboard's router: #/ jobs, #/jobs/<id> one job, #/compare?jobs=..&metric=.., #/submit?dataset=..,
-// #/datasets, #/datasets/<id> one dataset.
-import { DATASET_ID, JOB_ID, getKey, setKey } from "./api.js";
+// #/datasets, #/datasets/<id> one dataset, #/sweeps, #/sweeps/<id> one sweep.
+import { DATASET_ID, JOB_ID, SWEEP_ID, getKey, setKey } from "./api.js";
 import { el } from "./dom.js";
 import * as compareView from "./views/compare.js";
 import * as datasetView from "./views/dataset.js";
@@ -8,6 +8,8 @@ import * as datasetsView from "./views/datasets.js";
 import * as jobView from "./views/job.js";
 import * as jobsView from "./views/jobs.js";
 import * as submitView from "./views/submit.js";
+import * as sweepView from "./views/sweep.js";
+import * as sweepsView from "./views/sweeps.js";
 
 const view = document.getElementById("view");
 const banner = document.getElementById("banner");
@@ -39,6 +41,13 @@ function route() {
     if (id === null) return { name: "datasets", render: (root) => root.append(el("p", { class: "problem" }, "That link does not name a dataset.")) };
     return { name: "datasets", render: (root) => datasetView.render(root, id) };
   }
+  const sweep = path.match(/^\/sweeps\/([^/]+)$/);
+  if (sweep) {
+    const id = decodeId(sweep[1], SWEEP_ID);
+    if (id === null) return { name: "sweeps", render: (root) => root.append(el("p", { class: "problem" }, "That link does not name a sweep.")) };
+    return { name: "sweeps", render: (root) => sweepView.render(root, id) };
+  }
+  if (path === "/sweeps") return { name: "sweeps", render: (root) => sweepsView.render(root) };
   if (path === "/datasets") return { name: "datasets", render: (root) => datasetsView.render(root) };
   if (path === "/compare") return { name: "compare", render: (root) => compareView.render(root, params) };
   if (path === "/submit") return { name: "submit", render: (root) => submitView.render(root, params) };

@@ -11,20 +11,28 @@ export const PANELS = [
   { title: "Learning rate", names: ["lr"] },
 ];
 
-function options(width, labels, log) {
+// How a series is drawn: "line" (the default), "points" (dots, no line) or "steps" (a line that holds its value).
+function drawing(style) {
+  if (style === "points") return { paths: () => null, points: { show: true, size: 7 } };
+  if (style === "steps") return { paths: uPlot.paths.stepped({ align: 1 }) };
+  return {};
+}
+
+function options(width, labels, log, { xLabel, legend, styles, wholeX }) {
   return {
     width,
     height: 220,
     scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
-    axes: [{ label: "epoch" }, { size: 60 }],
-    series: [{ label: "epoch" }, ...labels.map((label, i) => ({
+    axes: [{ label: xLabel, ...(wholeX ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] } : {}) }, { size: 60 }],
+    series: [{ label: xLabel }, ...labels.map((label, i) => ({
       label,
       stroke: COLORS[i % COLORS.length],
       width: 1.6,
       spanGaps: true,
       value: (_, v) => (v === null || v === undefined ? "–" : Number(v).toPrecision(4)),
+      ...drawing(styles[i]),
     }))],
-    legend: { live: true },
+    legend: { show: legend, live: true },
   };
 }
 
@@ -34,11 +42,13 @@ function aligned(tables, log) {
 }
 
 export class LineChart {
-  // labels: one per series; tables: for each series [xs, ys].
-  constructor(container, labels, { log = false } = {}) {
+  // labels: one per series; tables: for each series [xs, ys]. A chart of many series may go without its legend;
+  // styles: how each series is drawn (see drawing); wholeX: ticks on whole numbers only (trial numbers).
+  constructor(container, labels, { log = false, xLabel = "epoch", legend = true, styles = [], wholeX = false } = {}) {
     this.container = container;
     this.labels = labels;
     this.log = log;
+    this.look = { xLabel, legend, styles, wholeX };
     this.tables = labels.map(() => [[], []]);
     this.plot = null;
     this.build();
@@ -52,7 +62,7 @@ export class LineChart {
 
   build() {
     this.plot?.destroy();
-    this.plot = new uPlot(options(this.width(), this.labels, this.log), this.data(), this.container);
+    this.plot = new uPlot(options(this.width(), this.labels, this.log, this.look), this.data(), this.container);
     this.container.dataset.log = String(this.log);
   }
 
