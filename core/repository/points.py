@@ -6,6 +6,7 @@ point in the hot tail is inserted with insert-or-ignore. Reads join each series'
 read of a long series reads only its chunks' rollups.
 """
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -46,13 +47,25 @@ def _insert_rows(session: Session, *, job_id: str, name: str, series: Series) ->
 
 def _by_name(points: Iterable[Point]) -> dict[str, Series]:
     """Each series' points in step order, one per step (the first given wins, as insert-or-ignore would)."""
-    grouped: dict[str, dict[int, Point]] = defaultdict(dict)
+    grouped: dict[str, list[Point]] = defaultdict(list)
     for point in points:
-        grouped[point.name].setdefault(point.step, point)
-    return {
-        name: Series.of((p.step, p.epoch, p.value, p.time) for _, p in sorted(by_step.items()))
-        for name, by_step in grouped.items()
-    }
+        grouped[point.name].append(point)
+    return {name: _series_of(listed) for name, listed in grouped.items()}
+
+
+def _series_of(points: list[Point]) -> Series:
+    """The points as columns (one pass each, no tuple per point), sorted by step, each step's first point kept."""
+    n = len(points)
+    series = Series(
+        np.fromiter((p.step for p in points), np.int64, n),
+        np.fromiter((p.epoch for p in points), np.int64, n),
+        np.fromiter((math.nan if p.value is None else p.value for p in points), np.float64, n),
+        np.fromiter((p.time for p in points), np.float64, n),
+    )
+    if n < 2 or bool((np.diff(series.step) > 0).all()):  # the usual case: in step order already
+        return series
+    _, first = np.unique(series.step, return_index=True)
+    return series.take(first)
 
 
 # A series' batch of at least this many points is packed at once (appended to its last chunk), not written as rows:

@@ -77,3 +77,11 @@ def test_a_history_written_in_batches_reads_as_one_written_at_once(session: Sess
     train = repository.read_metrics(session, job_id=batched, names=["train_loss"], after_step=0)["train_loss"]
     assert train.step.tolist() == list(range(1, 10_501)) and math.isnan(train.value[776])
     assert train.value[1:].tolist()[:3] == [1 / 2, 1 / 3, 1 / 4] and train.time[-1] == 10_500 / 3
+
+
+def test_a_batch_out_of_step_order_is_sorted_and_its_first_point_at_a_step_wins(session: Session) -> None:
+    job_id = started(session)
+    batch = [Point("lr", s, 1, float(s), 0.5) for s in (3, 1, 2)] + [Point("lr", 2, 1, 99.0, 0.5)]
+    write(session, job_id, batch)
+    series = repository.read_metrics(session, job_id=job_id, names=["lr"], after_step=0)["lr"]
+    assert (series.step.tolist(), series.value.tolist()) == ([1, 2, 3], [1.0, 2.0, 3.0])
