@@ -33,16 +33,20 @@ def _insert_ignoring_duplicates(session: Session) -> Insert:
     raise NotImplementedError(f"database '{dialect}' is not supported")  # pragma: no cover
 
 
-def _insert_rows(session: Session, *, job_id: str, name: str, series: Series) -> None:
-    if not len(series):
-        return
-    rows: list[dict[str, Any]] = [
+def _rows_of(*, job_id: str, name: str, series: Series) -> list[dict[str, Any]]:
+    """The tail rows of these points."""
+    return [
         {"job_id": job_id, "name": name, "step": s, "epoch": e, "value": v, "time": t}
         for s, e, v, t in zip(
             series.step.tolist(), series.epoch.tolist(), series.value.tolist(), series.time.tolist(), strict=True
         )
     ]
-    session.execute(_insert_ignoring_duplicates(session), rows)
+
+
+def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert tail rows of any series at once (one statement: a job's epoch write touches half a dozen series)."""
+    if rows:
+        session.execute(_insert_ignoring_duplicates(session), rows)
 
 
 def _by_name(points: Iterable[Point]) -> dict[str, Series]:
@@ -144,6 +148,7 @@ def insert_points(session: Session, *, job_id: str, points: Sequence[Point]) -> 
     }
     stored: dict[str, Series] = {}
     to_pack: dict[str, Series] = {}
+    rows: list[dict[str, Any]] = []
     for name, series in _by_name(points).items():
         packed_through, _, open_count = ends.get(name, (NO_STEP, NO_STEP, 0))
         tail_size, tail_last = tails.get(name, (0, NO_STEP))
@@ -151,7 +156,8 @@ def insert_points(session: Session, *, job_id: str, points: Sequence[Point]) -> 
         if len(fresh) and (len(fresh) >= PACK_AT or open_count + tail_size + len(fresh) >= CHUNK_POINTS):
             to_pack[name] = fresh
         else:
-            _insert_rows(session, job_id=job_id, name=name, series=fresh)
+            rows += _rows_of(job_id=job_id, name=name, series=fresh)
+    _insert_rows(session, rows)
     open_first = {name: ends.get(name, (NO_STEP, NO_STEP, 0))[1] for name in to_pack}
     with_rows = [name for name in to_pack if name in tails]
     _pack_open_ends(session, job_id=job_id, series=to_pack, open_first=open_first, with_rows=with_rows)
@@ -166,7 +172,7 @@ def delete_points_after(session: Session, *, job_id: str, step: int) -> dict[str
     session.execute(delete(MetricChunk).where(MetricChunk.job_id == job_id, MetricChunk.last_step > step))
     for name, _, steps, epochs, values, times in straddling:
         kept = unpack([steps], [epochs], [values], [times]).between(NO_STEP, step)
-        _insert_rows(session, job_id=job_id, name=name, series=kept)
+        _insert_rows(session, _rows_of(job_id=job_id, name=name, series=kept))
     history = read_metrics(session, job_id=job_id, names=None, after_step=NO_STEP)
     return {name: summary_of(series, name=name) for name, series in history.items()}
 
