@@ -49,9 +49,9 @@ def wide_arrow(series: dict[str, Any], names: list[str] | None) -> Any:
     parts = [series[name] for name in order if series[name] is not None]
     if len(parts) == len(order) == 1:  # one series: its own columns, no join
         columns = [parts[0].column(c) for c in ("step", "epoch", "time", "value")]
-        return pa.table(columns, names=["step", "epoch", "time", *order])
-    steps = pc.unique(pa.chunked_array([p.column("step") for p in parts], pa.int64())).sort()
-    epoch, time = pa.nulls(len(steps), pa.int64()), pa.nulls(len(steps), pa.float64())
+        return _wide_ints(pa.table(columns, names=["step", "epoch", "time", *order]))
+    steps = pc.unique(pa.chunked_array([p.column("step") for p in parts], pa.int32())).sort()
+    epoch, time = pa.nulls(len(steps), pa.int32()), pa.nulls(len(steps), pa.float64())
     columns = []
     for name in order:
         part = series[name]
@@ -62,7 +62,15 @@ def wide_arrow(series: dict[str, Any], names: list[str] | None) -> Any:
         columns.append(part.column("value").take(at))
         epoch = pc.coalesce(epoch, part.column("epoch").take(at))
         time = pc.min_element_wise(time, part.column("time").take(at), skip_nulls=True)
-    return pa.table([steps, epoch, time, *columns], names=["step", "epoch", "time", *order])
+    return _wide_ints(pa.table([steps, epoch, time, *columns], names=["step", "epoch", "time", *order]))
+
+
+def _wide_ints(table: Any) -> Any:
+    """Step and epoch as int64, as the JSON answer's frame has them (the wire carries int32)."""
+    pa = _library("pyarrow")
+    for at, name in enumerate(("step", "epoch")):
+        table = table.set_column(at, name, table.column(name).cast(pa.int64()))
+    return table
 
 
 def frame_of(table: Any, *, kind: FrameKind) -> Any:

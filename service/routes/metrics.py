@@ -78,8 +78,9 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
                 CSV_TYPE: {"schema": {"type": "string"}},
             },
             "description": (
-                "The history: JSON; or an Arrow IPC stream (one record batch per series, columns name, step, epoch,"
-                " value, time; value null where JSON has null; job_id and status in the schema metadata); or CSV."
+                "The history: JSON; or an Arrow IPC stream (one record batch per series, columns name (dictionary of"
+                " int16), step and epoch (int32), value and time (float64, value null where JSON has null); job_id and"
+                " status in the schema metadata); or CSV."
             ),
         },
         304: {"description": "Not modified: the ended job's history is the one the If-None-Match ETag names."},

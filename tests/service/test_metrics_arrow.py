@@ -62,9 +62,9 @@ def test_the_arrow_answer_carries_the_json_values_bit_for_bit_and_nulls_for_non_
     table = arrow_of(client.get(f"/jobs/{job_id}/metrics", headers={"Accept": ARROW}))
     assert table.schema.metadata == {b"job_id": job_id.encode(), b"status": b"succeeded"}
     assert [(f.name, str(f.type)) for f in table.schema] == [
-        ("name", "dictionary<values=string, indices=int32, ordered=0>"),
-        ("step", "int64"),
-        ("epoch", "int64"),
+        ("name", "dictionary<values=string, indices=int16, ordered=0>"),
+        ("step", "int32"),
+        ("epoch", "int32"),
         ("value", "double"),
         ("time", "double"),
     ]
