@@ -155,7 +155,7 @@ class Loop:
             correct=torch.zeros((), device=device, dtype=torch.long),
         )
         self.lr = 0.0
-        self.step_points = StepBuffer(self.at.window.total)
+        self.step_points = StepBuffer()
 
     def elapsed(self) -> float:
         """The job's running time, this attempt's and the attempts' before it."""
@@ -188,8 +188,10 @@ class Loop:
         every = self.spec.log_every_steps
         if every and at.step % every == 0 and not last_in_epoch:
             elapsed = self.elapsed()
-            self.step_points.add(at.window.mean(), step=at.step, epoch=epoch, time=elapsed, lr=self.lr)  # no sync
-            at.window.reset()
+            window = at.window
+            # No sync and no tensor operation: the window's total is held as it is (reset makes a new tensor).
+            self.step_points.add(window.total, window.samples, step=at.step, epoch=epoch, time=elapsed, lr=self.lr)
+            window.reset()
             if self.step_points.due(elapsed):
                 self.flush_steps()
 

@@ -1,15 +1,16 @@
-"""Per-step points kept on the device until a flush: each step's train_loss is copied into a device buffer (no host
-sync), and the buffer is read back with one `.tolist()` per flush.
+"""Per-step points kept on the device until a flush: each step's loss window (its summed loss tensor and its sample
+count) is held as it is, with no host sync and no tensor operation, and the held windows are turned into means and
+read back with one division and one `.tolist()` per flush.
 
-The values are the very tensors the loop used to `.item()` one at a time (the window's mean, in its own dtype), so
-the recorded floats are the same bit for bit; only when they reach the host changes.
+The means are the floats the loop used to `.item()` one at a time from `window.mean()`, bit for bit: the division is
+done the way torch does `total / samples` on that device (see `_means`); only when they reach the host changes.
 """
 
 from dataclasses import dataclass
 
 import torch
 
-CAPACITY = 1024  # points held before a flush is forced: 4 KiB of float32 on the device
+CAPACITY = 1024  # points held before a flush is forced
 FLUSH_SECONDS = 0.25  # at most this long between flushes, so a live view lags the loop by no more
 
 
@@ -24,34 +25,42 @@ class StepPoint:
     lr: float
 
 
-class StepBuffer:
-    """train_loss per step on the device, with the host-side facts of each step beside it."""
+def _means(totals: torch.Tensor, samples: list[int]) -> torch.Tensor:
+    """Each total divided by its sample count, rounded as `total / samples` (a Python int divisor) rounds it."""
+    counts = torch.tensor(samples, dtype=totals.dtype)  # exact: a window holds far fewer than 2**24 samples
+    if totals.device.type == "cpu":
+        return totals / counts  # the CPU divides (a / b), vectorised or not
+    # On CUDA a division by a CPU scalar is a multiplication by its reciprocal, rounded to the dtype first.
+    return totals * (1 / counts).to(totals.device)
 
-    def __init__(self, like: torch.Tensor, *, capacity: int | None = None) -> None:
+
+class StepBuffer:
+    """The loss windows of per-step points, on the device, with the host-side facts of each step beside them."""
+
+    def __init__(self, *, capacity: int | None = None) -> None:
         self.capacity = capacity or CAPACITY
-        self.values = torch.empty(self.capacity, dtype=like.dtype, device=like.device)
-        self._facts: list[tuple[int, int, float, float]] = []  # (step, epoch, time, lr) of each held value
+        self._totals: list[torch.Tensor] = []
+        self._facts: list[tuple[int, int, int, float, float]] = []  # (step, epoch, samples, time, lr) of each
         self.since: float | None = None  # the time of the oldest held point
 
     def __len__(self) -> int:
         return len(self._facts)
 
-    def add(self, value: torch.Tensor, *, step: int, epoch: int, time: float, lr: float) -> None:
-        """Hold one step's value (a 0-d device tensor): a device copy, no sync."""
-        self.values[len(self._facts)] = value
-        self._facts.append((step, epoch, time, lr))
+    def add(self, total: torch.Tensor, samples: int, *, step: int, epoch: int, time: float, lr: float) -> None:
+        """Hold one window: its 0-d summed loss (which the loop must not change after) and its sample count."""
+        self._totals.append(total)
+        self._facts.append((step, epoch, samples, time, lr))
         if self.since is None:
             self.since = time
 
     def due(self, now: float) -> bool:
         """Whether the buffer is full or has held points for FLUSH_SECONDS."""
-        held = len(self._facts)
-        return held >= self.capacity or (self.since is not None and now - self.since >= FLUSH_SECONDS)
+        return len(self._facts) >= self.capacity or (self.since is not None and now - self.since >= FLUSH_SECONDS)
 
     def drain(self) -> list[StepPoint]:
         """The held points in step order, read back with one host sync; the buffer is empty after."""
-        facts, self._facts, self.since = self._facts, [], None
+        facts, totals, self._facts, self._totals, self.since = self._facts, self._totals, [], [], None
         if not facts:
             return []
-        values = self.values[: len(facts)].tolist()
-        return [StepPoint(s, e, v, t, lr) for (s, e, t, lr), v in zip(facts, values, strict=True)]
+        values = _means(torch.stack(totals), [samples for _, _, samples, _, _ in facts]).tolist()
+        return [StepPoint(s, e, v, t, lr) for (s, e, _, t, lr), v in zip(facts, values, strict=True)]

@@ -64,12 +64,27 @@ def test_a_blow_up_is_named_at_its_own_step_and_is_the_last_point(
     assert f"(step {steps[-1]})" in str(failed.value) and steps == list(range(1, len(steps) + 1))
 
 
-def test_the_buffer_keeps_the_dtype_and_reads_back_in_order() -> None:
-    buffer = StepBuffer(torch.zeros((), dtype=torch.float32), capacity=3)
-    for step, value in enumerate([0.1, 0.2, float("nan")], start=1):
-        buffer.add(torch.tensor(value), step=step, epoch=1, time=step / 10, lr=0.5)
+def test_the_buffer_divides_as_the_window_does_and_reads_back_in_order() -> None:
+    buffer = StepBuffer(capacity=3)
+    windows = [(torch.tensor(0.1 * 64), 64), (torch.tensor(7.3), 3), (torch.tensor(float("nan")), 1)]
+    for step, (total, samples) in enumerate(windows, start=1):
+        buffer.add(total, samples, step=step, epoch=1, time=step / 10, lr=0.5)
     assert buffer.due(0.0) and len(buffer) == 3
     drained = buffer.drain()
-    assert [p.value for p in drained[:2]] == [torch.tensor(0.1).item(), torch.tensor(0.2).item()]
+    assert [p.value for p in drained[:2]] == [(total / samples).item() for total, samples in windows[:2]]
     assert [p.step for p in drained] == [1, 2, 3] and drained[2].value != drained[2].value
     assert (len(buffer), buffer.drain(), buffer.due(10.0)) == (0, [], False)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def test_the_means_are_the_window_s_own_division_bit_for_bit(device: str) -> None:
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine")
+    generator = torch.Generator().manual_seed(0)
+    totals = (torch.rand(4096, generator=generator) * torch.logspace(-6, 6, 4096)).to(device)
+    samples = torch.randint(1, 5000, (4096,), generator=generator).tolist()
+    held = StepBuffer(capacity=10_000)
+    for step, (total, count) in enumerate(zip(totals, samples, strict=True), start=1):
+        held.add(total.clone(), count, step=step, epoch=1, time=0.0, lr=0.1)
+    one_at_a_time = [(total / count).item() for total, count in zip(totals, samples, strict=True)]
+    assert [point.value for point in held.drain()] == one_at_a_time  # what window.mean().item() gave each step
