@@ -80,19 +80,25 @@ PACK_AT = CHUNK_POINTS // 10
 
 
 def _open_chunks(session: Session, *, job_id: str) -> dict[str, tuple[int, int, int]]:
-    """Each series' last chunk: (its last step, its first step if it is not full else NO_STEP, its size or 0)."""
-    last = (
-        select(MetricChunk.name, func.max(MetricChunk.first_step).label("first_step"))
+    """Each series' last chunk: (its last step, its first step if it is not full else NO_STEP, its size or 0).
+
+    Two small queries rather than one join: an aggregate over the primary key, then a lookup of the last chunks by
+    key. (A join of the two made PostgreSQL's planner, on a fresh table, rescan the job's chunks per series: 71 ms a
+    batch at 500 chunks.)
+    """
+    ends = session.execute(
+        select(MetricChunk.name, func.max(MetricChunk.first_step), func.max(MetricChunk.last_step))
         .where(MetricChunk.job_id == job_id)
         .group_by(MetricChunk.name)
-        .subquery()
-    )
-    query = select(MetricChunk.name, MetricChunk.first_step, MetricChunk.last_step, MetricChunk.count).join(
-        last, (MetricChunk.name == last.c.name) & (MetricChunk.first_step == last.c.first_step)
-    )
+    ).all()
+    if not ends:
+        return {}
+    keys = tuple_(MetricChunk.name, MetricChunk.first_step).in_([(name, first) for name, first, _ in ends])
+    query = select(MetricChunk.name, MetricChunk.count).where(MetricChunk.job_id == job_id, keys)
+    counts: dict[str, int] = {name: count for name, count in session.execute(query)}
     return {
-        name: (final, first, count) if count < CHUNK_POINTS else (final, NO_STEP, 0)
-        for name, first, final, count in session.execute(query.where(MetricChunk.job_id == job_id))
+        name: (last, first, counts[name]) if counts[name] < CHUNK_POINTS else (last, NO_STEP, 0)
+        for name, first, last in ends
     }
 
 
