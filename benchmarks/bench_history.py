@@ -5,7 +5,8 @@ Run: make bench-history   (or .venv/bin/python -m benchmarks.bench_history --siz
 For each size N, one series `train_loss` with steps 1..N is written into a fresh database through the worker's own
 write path (create, claim, record_progress in batches, finish), and the same points into MLflow through log-batch.
 Then the real API process (`gradyard api`, uvicorn) and `mlflow server` are read over keep-alive HTTP: p50 and p95
-of repeated calls after a warm-up, and the response size.
+of repeated calls after a warm-up, and the response size. Then the history into a pandas DataFrame through each
+Python client (benchmarks.frames): gradyard's `metrics(as_frame=True)` (Arrow) beside MlflowClient.get_metric_history.
 """
 
 import argparse
@@ -18,11 +19,13 @@ from typing import Any
 
 import httpx
 import orjson
+import pyarrow as pa
 from rich.table import Table
 
-from benchmarks import harness
+from benchmarks import frames, harness
 from benchmarks.harness import Mlflow, Timing
 from core.metrics import Point
+from service.arrow_history import ARROW_TYPE
 
 NAME = "train_loss"
 DOWNSAMPLED = 1000
@@ -43,12 +46,18 @@ READS = (
     Read(f"max_points={DOWNSAMPLED}", lambda n: {"max_points": DOWNSAMPLED}),
     Read(f"names={NAME}", lambda n: {"names": NAME}),
     Read("after_step (last 1%)", lambda n: {"after_step": n - n // 100}),
+    Read("full, Arrow stream", lambda n: {"format": "arrow"}),
 )
+# Every row of the table: the HTTP reads, then the history into Python through the client (MLflow: its client's
+# get_metric_history into a DataFrame, beside our Arrow frame).
+LABELS = (*(read.label for read in READS), *frames.LABELS)
 
 
 def gradyard_sized(response: httpx.Response) -> tuple[int, int]:
     """The body's size and how many points of the series it carries."""
     response.raise_for_status()
+    if response.headers["content-type"] == ARROW_TYPE:
+        return len(response.content), pa.ipc.open_stream(response.content).read_all().num_rows
     series = orjson.loads(response.content)["metrics"].get(NAME, {"step": []})
     return len(response.content), len(series["step"])
 
@@ -75,6 +84,10 @@ def bench_gradyard(
                     console.log(
                         f"gradyard {dialect} {n:,} {read.label}: p50 {timing.p50:.1f} ms ({timing.points:,} points)"
                     )
+                frames.check_same_frame(http, job_id, name=NAME)
+                for label, timing in frames.bench_client(http, job_id, name=NAME, budget_s=budget_s).items():
+                    results[n, label] = timing
+                    console.log(f"gradyard {dialect} {n:,} {label}: p50 {timing.p50:.1f} ms ({timing.points:,} rows)")
     return results
 
 
@@ -109,6 +122,10 @@ def bench_mlflow(
                 results[n, read.label] = mlflow_read(mlflow, run_id, n, read.label, results, budget_s=budget_s)
                 if (timing := results[n, read.label]) is not None:
                     console.log(f"MLflow {n:,} {read.label}: p50 {timing.p50:.1f} ms ({timing.points:,} points)")
+            base = str(mlflow.http.base_url)
+            results[n, frames.ARROW_FRAME] = frames.bench_mlflow_client(base, run_id, name=NAME, budget_s=budget_s)
+            if (timing := results[n, frames.ARROW_FRAME]) is not None:
+                console.log(f"MlflowClient {n:,} into a DataFrame: p50 {timing.p50:.1f} ms ({timing.points:,} rows)")
     return results, log_seconds
 
 
@@ -123,8 +140,8 @@ def mlflow_read(
 
     if label == "full":
         return harness.measure(lambda: mlflow.history(run_id=run_id, key=NAME), sized=identity, budget_s=budget_s)
-    if label.startswith("names="):
-        return done[n, "full"]  # get-history always reads one key: the same call as "full"
+    if label.startswith(("names=", "full, Arrow")):
+        return done[n, "full"]  # get-history always reads one key, as JSON: the same call as "full"
     if label.startswith("max_points="):
         call = lambda: mlflow.interval(run_id=run_id, key=NAME, max_results=DOWNSAMPLED)  # noqa: E731
         return harness.measure(call, sized=identity, budget_s=budget_s)
@@ -150,12 +167,12 @@ def render(
         table.add_column(column, justify="right")
     for dialect, timings in gradyard.items():
         for n in sizes:
-            for read in READS:
-                ours, theirs = timings[n, read.label], mlflow.get((n, read.label))
+            for label in LABELS:
+                ours, theirs = timings[n, label], mlflow.get((n, label))
                 table.add_row(
                     dialect,
                     f"{n:,}",
-                    read.label,
+                    label,
                     f"{ours.p50:,.1f}",
                     f"{ours.p95:,.1f}",
                     str(len(ours.samples_ms)),
@@ -210,13 +227,13 @@ def main() -> None:
         {
             "database": dialect,
             "points": n,
-            "read": read.label,
-            "gradyard": timings[n, read.label].as_json(),
-            "mlflow": None if (m := mlflow.get((n, read.label))) is None else m.as_json(),
+            "read": label,
+            "gradyard": timings[n, label].as_json(),
+            "mlflow": None if (m := mlflow.get((n, label))) is None else m.as_json(),
         }
         for dialect, timings in gradyard.items()
         for n in sizes
-        for read in READS
+        for label in LABELS
     ]
     path = harness.write_results(
         "history",

@@ -10,10 +10,11 @@ import httpx
 from client.config import resolve_settings
 from client.datasets import DatasetVerbs
 from client.errors import ApiError, Unreachable
+from client.frames import ARROW_TYPE, FrameKind, frame_of, have_pyarrow, read_stream, wide_arrow
 from client.models import ModelVerbs
 from client.sse import StreamEvent, parse_events
 from client.sweeps import SweepVerbs
-from client.table import Series, to_frame
+from client.table import Series, loads, to_frame
 
 Job = dict[str, Any]
 TERMINAL = frozenset({"succeeded", "failed", "cancelled"})
@@ -101,7 +102,7 @@ class Client(DatasetVerbs, ModelVerbs, SweepVerbs):
         names: list[str] | None = ...,
         after_step: int = ...,
         max_points: int | None = ...,
-        as_frame: Literal[True],
+        as_frame: Literal[True] | FrameKind,
     ) -> Any: ...
     def metrics(
         self,
@@ -110,15 +111,21 @@ class Client(DatasetVerbs, ModelVerbs, SweepVerbs):
         names: list[str] | None = None,
         after_step: int = 0,
         max_points: int | None = None,
-        as_frame: bool = False,
+        as_frame: bool | FrameKind = False,
     ) -> Any:
-        """The history: {name: {"step", "epoch", "value", "time"}} columns, or with as_frame a pandas DataFrame."""
+        """The history: {name: {"step", "epoch", "value", "time"}} columns; with as_frame a wide DataFrame indexed by
+        step (pandas; as_frame="polars" gives a polars one with `step` as a column), read from the Arrow answer."""
         params: dict[str, Any] = {"after_step": after_step}
         if names is not None:
             params["names"] = _csv(names)
         if max_points is not None:
             params["max_points"] = max_points
-        metrics: dict[str, Series] = self._request("GET", f"/jobs/{job_id}/metrics", params=params).json()["metrics"]
+        path = f"/jobs/{job_id}/metrics"
+        kind: FrameKind = "polars" if as_frame == "polars" else "pandas"
+        if as_frame and (kind == "polars" or have_pyarrow()):
+            stream = self._request("GET", path, params=params, headers={"Accept": ARROW_TYPE}).content
+            return frame_of(wide_arrow(read_stream(stream), names), kind=kind)
+        metrics: dict[str, Series] = loads(self._request("GET", path, params=params).content)["metrics"]
         if names is not None:  # columns in the order asked for
             metrics = {name: metrics[name] for name in names if name in metrics}
         return to_frame(metrics) if as_frame else metrics

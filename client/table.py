@@ -1,9 +1,22 @@
 """A job's columnar metric history as one wide table: a row per step, a column per metric."""
 
 import importlib
+import json
 from typing import Any
 
 Series = dict[str, list[Any]]
+
+
+def loads(body: bytes) -> Any:
+    """A JSON body parsed by orjson when it is installed (a 100,000-point history parses several times faster), else
+    by the standard library."""
+    try:
+        orjson = importlib.import_module("orjson")
+    except ImportError:
+        return json.loads(body)
+    return orjson.loads(body)
+
+
 INDEX_COLUMNS = ("step", "epoch", "time")
 
 

@@ -81,6 +81,11 @@ def split(series: Series) -> tuple[list[PackedChunk], Series]:
     return chunks, series.take(slice(full, None))
 
 
+def pack_all(series: Series) -> list[PackedChunk]:
+    """The points as chunks of CHUNK_POINTS, the last one holding what is left (none when the series is empty)."""
+    return [pack(series.take(slice(at, at + CHUNK_POINTS))) for at in range(0, len(series), CHUNK_POINTS)]
+
+
 @dataclass(frozen=True)
 class Segments:
     """A series as consecutive segments: each a chunk known only by its size and rollup, or points read in full."""

@@ -1,7 +1,8 @@
 """The training loop: data on the device, shuffled index slices, metrics accumulated on the device.
 
-The host syncs once per logged point: once per epoch (one `.tolist()` of every metric), plus once per
-`log_every_steps` point when the spec asks for them. The recorder is asked between steps whether to stop, which
+The host syncs once per epoch (one `.tolist()` of every metric). Per-step points (`log_every_steps`) stay on the
+device in a StepBuffer and reach the host once per flush: at most every FLUSH_SECONDS, when the buffer is full, at an
+epoch's end and before a stop's checkpoint. The recorder is asked between steps whether to stop, which
 costs a clock read unless a flush is due. A run can stop between any two steps and resume from its checkpoint with
 the same history as an uninterrupted one. `channels_last` converts the model and the on-device dataset once, before
 the first step; `compile` wraps only the training forward (see `Stepper`).
@@ -28,6 +29,7 @@ from worker.metrics_compute import correct_count
 from worker.models import build_model
 from worker.optim import build_optimizer
 from worker.schedules import build_schedule
+from worker.step_points import StepBuffer
 from worker.steps import PrecisionUnavailable, Stepper, forget_compiled
 from worker.stopping import EarlyStopper
 from worker.trained import Best, Trained, cpu_weights
@@ -153,6 +155,7 @@ class Loop:
             correct=torch.zeros((), device=device, dtype=torch.long),
         )
         self.lr = 0.0
+        self.step_points = StepBuffer()
 
     def elapsed(self) -> float:
         """The job's running time, this attempt's and the attempts' before it."""
@@ -184,25 +187,44 @@ class Loop:
             at.correct += correct_count(objective.readout(output), yb)
         every = self.spec.log_every_steps
         if every and at.step % every == 0 and not last_in_epoch:
-            value = at.window.mean().item()  # the one host sync of a per-step point
             elapsed = self.elapsed()
-            points = [Point(name, at.step, epoch, v, elapsed) for name, v in (("train_loss", value), ("lr", self.lr))]
-            self.recorder.record(points, epoch=epoch - 1, step=at.step)
-            self._close_window(value, epoch)
+            window = at.window
+            # No sync and no tensor operation: the window's total is held as it is (reset makes a new tensor).
+            self.step_points.add(window.total, window.samples, step=at.step, epoch=epoch, time=elapsed, lr=self.lr)
+            window.reset()
+            if self.step_points.due(elapsed):
+                self.flush_steps()
 
-    def _close_window(self, value: float, epoch: int) -> None:
+    def flush_steps(self) -> None:
+        """Record the held per-step points (one host sync), checked in step order as if each had been read alone: a
+        point that diverged is the last one recorded, and its step is the one the failure names."""
+        held = self.step_points.drain()
+        points: list[Point] = []
+        try:
+            for point in held:
+                points += [
+                    Point(name, point.step, point.epoch, value, point.time)
+                    for name, value in (("train_loss", point.value), ("lr", point.lr))
+                ]
+                self._check_loss(point.value, point.epoch, point.step)
+        finally:
+            if points:
+                self.recorder.record(points, epoch=points[-1].epoch - 1, step=points[-1].step)
+
+    def _check_loss(self, value: float, epoch: int, step: int) -> None:
         at = self.at
         if not math.isfinite(value):
-            raise diverged(epoch, at.step, at.last_finite)
+            raise diverged(epoch, step, at.last_finite)
         if at.first_finite is None:
             at.first_finite = value
         elif abs(value) > BLOW_UP_FACTOR * max(abs(at.first_finite), 1.0):
-            raise blew_up(epoch, at.step, value, at.first_finite)
-        at.last_finite = (value, at.step)
-        at.window.reset()
+            raise blew_up(epoch, step, value, at.first_finite)
+        at.last_finite = (value, step)
 
     def end_epoch(self, epoch: int) -> dict[str, float]:
-        """Evaluate and record the epoch's points (one host sync); the synced values."""
+        """Record the held per-step points, then evaluate and record the epoch's points (one host sync each); the
+        synced values."""
+        self.flush_steps()
         stepper, at = self.stepper, self.at
         values = {"train_loss": at.window.mean()}
         if counts_correct(stepper.objective):
@@ -213,7 +235,8 @@ class Loop:
         points = [Point(name, at.step, epoch, value, elapsed) for name, value in synced.items()]
         at.epoch, at.next_batch = epoch, None
         self.recorder.record([*points, Point("lr", at.step, epoch, self.lr, elapsed)], epoch=epoch, step=at.step)
-        self._close_window(synced["train_loss"], epoch)
+        self._check_loss(synced["train_loss"], epoch, at.step)
+        at.window.reset()
         at.correct.zero_()
         self.schedule.after_epoch(synced)
         return synced
@@ -279,6 +302,7 @@ def _epochs(
         loop.stepper.model.train()
         for xb, yb, _, last_in_epoch in loop.batches():
             if why := recorder.should_stop():
+                loop.flush_steps()  # the points before the stop belong to the history the checkpoint resumes
                 if checkpointer is not None:
                     checkpointer.save(loop.state())
                 return Outcome("stopped", loop.at.epoch, loop.at.step, stopped_by=why)

@@ -51,6 +51,8 @@ def _claim(job_id: str) -> Claimed | None:
 
 def _resume_state(claimed: Claimed, device: torch.device) -> dict[str, Any] | None:
     """The checkpoint to resume from, after forgetting every point recorded past it."""
+    if claimed.attempt == 1 and claimed.checkpoint_path is None:
+        return None  # a first attempt: no earlier one wrote a point to forget (a transaction saved from every job)
     state = None
     if claimed.checkpoint_path is not None:
         state = load_checkpoint(get_settings().artifact_dir / claimed.checkpoint_path, device=device)

@@ -29,7 +29,7 @@ class LossWindow:
         return self.total / max(self.samples, 1)
 
     def reset(self) -> None:
-        """Start a new window."""
+        """Start a new window, in a new tensor: the old total may be held (worker.step_points) until a flush."""
         self.total = torch.zeros_like(self.total)
         self.samples = 0
 

@@ -1,4 +1,5 @@
-"""The metric history route: columnar JSON or CSV, incremental, downsampled, with an ETag once the job has ended."""
+"""The metric history route: columnar JSON, an Arrow IPC stream or CSV; incremental, downsampled, with an ETag once the
+job has ended."""
 
 import hashlib
 import math
@@ -13,6 +14,7 @@ from core.bounds import INT_MAX
 from core.metrics import Series
 from core.states import TERMINAL_STATUSES
 from core.tables import Job
+from service.arrow_history import ARROW_TYPE, history_arrow
 from service.auth import PrincipalDep
 from service.deps import SessionDep
 from service.query import wanted_names
@@ -49,6 +51,15 @@ def _etag(job: Job, *parts: object) -> str | None:
     return '"' + hashlib.sha256("|".join([stamp, *map(str, parts)]).encode()).hexdigest()[:32] + '"'
 
 
+def negotiated(format: str | None, accept: str | None) -> str:
+    """The representation asked for: the `format` parameter, else the Accept header (Arrow, CSV), else JSON."""
+    if format:
+        return format
+    if accept and ARROW_TYPE in accept:
+        return "arrow"
+    return "csv" if accept and CSV_TYPE in accept and "json" not in accept else "json"
+
+
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
     if if_none_match is None:
         return False
@@ -61,7 +72,17 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     response_model=MetricsOut,
     response_class=OrjsonResponse,
     responses={
-        200: {"content": {CSV_TYPE: {"schema": {"type": "string"}}}, "description": "The history (JSON or CSV)."},
+        200: {
+            "content": {
+                ARROW_TYPE: {"schema": {"type": "string", "contentMediaType": ARROW_TYPE}},
+                CSV_TYPE: {"schema": {"type": "string"}},
+            },
+            "description": (
+                "The history: JSON; or an Arrow IPC stream (one record batch per series, columns name (dictionary of"
+                " int16), step and epoch (int32), value and time (float64, value null where JSON has null); job_id and"
+                " status in the schema metadata); or CSV."
+            ),
+        },
         304: {"description": "Not modified: the ended job's history is the one the If-None-Match ETag names."},
     },
 )
@@ -78,17 +99,18 @@ def read_metrics(
         Query(ge=2, le=MAX_POINTS_LIMIT, description="Downsample each series, keeping first, last, extremes, NaNs."),
     ] = None,
     format: Annotated[
-        Literal["json", "csv"] | None, Query(description="csv for a download; else the Accept header decides.")
+        Literal["json", "arrow", "csv"] | None,
+        Query(description="arrow for an Arrow IPC stream, csv for a download; else the Accept header decides."),
     ] = None,
     accept: Annotated[str | None, Header(max_length=1000)] = None,
     if_none_match: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
-    """A job's metric history: one columnar series per metric (step, epoch, value, time), or CSV rows.
+    """A job's metric history: one columnar series per metric (step, epoch, value, time), an Arrow stream, or CSV rows.
 
     An ended job's answer carries an ETag: sending it back in If-None-Match costs a 304 and no read of the points.
     """
     wanted = wanted_names(names)
-    fmt = format or ("csv" if accept and CSV_TYPE in accept and "json" not in accept else "json")
+    fmt = negotiated(format, accept)
     job = repository.get_job(session, job_id=job_id, owner_id=principal.owner_filter())
     etag = _etag(job, wanted, after_step, max_points, fmt)
     headers = {"Cache-Control": "no-cache"} | ({"ETag": etag} if etag else {})
@@ -100,5 +122,9 @@ def read_metrics(
     if fmt == "csv":
         headers["Content-Disposition"] = f'attachment; filename="{job.id}-metrics.csv"'
         return Response(history_csv(history), media_type=CSV_TYPE, headers=headers)
+    if fmt == "arrow":
+        return Response(
+            history_arrow(history, job_id=job.id, status=job.status), media_type=ARROW_TYPE, headers=headers
+        )
     body = {"job_id": job.id, "status": job.status, "metrics": {name: s.as_dict() for name, s in history.items()}}
     return OrjsonResponse(body, headers=headers)

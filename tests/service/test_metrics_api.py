@@ -96,7 +96,7 @@ def test_the_history_downloads_as_csv(client: TestClient, ask: dict[str, dict[st
         ({"max_points": 100_001}, "max_points", "less than or equal to 100000"),
         ({"after_step": -1}, "after_step", "greater than or equal to 0"),
         ({"names": "train_loss,val_los"}, "names", "unknown metric 'val_los'"),
-        ({"format": "xml"}, "format", "'json' or 'csv'"),
+        ({"format": "xml"}, "format", "'json', 'arrow' or 'csv'"),
     ],
 )
 def test_bad_metric_queries_are_422_with_the_reason(

@@ -36,9 +36,11 @@ def test_every_error_status_is_problem_json(document: dict[str, Any]) -> None:
                 assert list(response["content"]) == ["application/problem+json"], (method, path, status)
 
 
-def test_the_metric_history_is_its_model_in_json_and_text_in_csv(document: dict[str, Any]) -> None:
+def test_the_metric_history_is_its_model_in_json_an_arrow_stream_and_text_in_csv(document: dict[str, Any]) -> None:
     ok = document["paths"]["/jobs/{job_id}/metrics"]["get"]["responses"]["200"]
-    assert list(ok["content"]) == ["application/json", "text/csv"]  # a generator types the first it reads
+    arrow = "application/vnd.apache.arrow.stream"
+    assert list(ok["content"]) == ["application/json", arrow, "text/csv"]  # a generator types the first it reads
+    assert ok["content"][arrow]["schema"] == {"type": "string", "contentMediaType": arrow}
     assert ok["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/MetricsOut"}
     assert ok["content"]["text/csv"]["schema"] == {"type": "string"}
     assert ok["headers"]["ETag"]["required"] is False
