@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 
 from core import repository
 from core.db import session_scope
+from core.repository.endings import SettledEndings
 from core.settings import get_settings
 from service.auth import TokenBuckets, authenticate, check_auth_setting
 from service.body_limits import BodyLimits
@@ -94,6 +95,7 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestGuard)
     app.add_middleware(HttpHygiene)  # its headers go on every answer, the guards' refusals too
     app.state.http_stats = HttpStats()  # per app: GET /metrics reads it
+    app.state.settled_endings = SettledEndings()  # per app: long-ended jobs, counted once
     app.add_middleware(HttpMetrics, stats=app.state.http_stats)  # outermost: counts every answer, refusals too
     keyed = [Depends(authenticate)]
     app.include_router(jobs.router, dependencies=keyed)

@@ -4,7 +4,8 @@ import time
 
 from fastapi import APIRouter, Request, Response
 
-from core.repository.monitoring import POOL_LABELS, Histogram, Snapshot, read_snapshot
+from core.repository.endings import Histogram
+from core.repository.monitoring import POOL_LABELS, Snapshot, read_snapshot
 from core.settings import get_settings
 from core.timeutil import utcnow
 from service.auth import PrincipalDep
@@ -57,11 +58,11 @@ def domain_families(snapshot: Snapshot, *, heartbeat_timeout: float) -> list[Fam
         _histograms(
             Family(
                 "gradyard_job_queue_wait_seconds",
-                "Seconds from submit to the start of the job's latest attempt, for each job that started.",
+                "Seconds from submit to the start of the last attempt, for each ended job that ran.",
                 "histogram",
                 pool,
             ),
-            snapshot.queue_wait,
+            snapshot.endings.queue_wait,
         ),
         _histograms(
             Family(
@@ -70,11 +71,11 @@ def domain_families(snapshot: Snapshot, *, heartbeat_timeout: float) -> list[Fam
                 "histogram",
                 (*pool, "status"),
             ),
-            snapshot.duration,
+            snapshot.endings.duration,
         ),
         Family(
             "gradyard_jobs_finished", "Ended jobs by status and reason.", "counter", (*pool, "status", "reason")
-        ).add_all({k: float(v) for k, v in snapshot.finished.items()}),
+        ).add_all({k: float(v) for k, v in snapshot.endings.finished.items()}),
         Family(
             "gradyard_job_requeues",
             "Times a job went back to the queue by reason (worker_lost, shutdown: restarted; message_lost: resent).",
@@ -103,7 +104,7 @@ def read_prometheus_metrics(request: Request, session: SessionDep, principal: Pr
     if not principal.is_admin:
         return problem(403, "Forbidden", NOT_ADMIN, kind="forbidden")
     began = time.perf_counter()
-    snapshot = read_snapshot(session, now=utcnow())
+    snapshot = read_snapshot(session, now=utcnow(), settled=request.app.state.settled_endings)
     families = domain_families(snapshot, heartbeat_timeout=get_settings().heartbeat_timeout_seconds)
     took = Family("gradyard_metrics_collect_seconds", "Seconds this scrape's database reads took.", "gauge")
     took.add((), time.perf_counter() - began)

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from core.db import session_scope
 from core.tables import Job, JobEvent, MetricPoint
 from core.timeutil import utcnow
+from service.app import create_app
 from tests.prom_text import bucket, parse, value
 from tests.service.conftest import client_with_key, key_for
 
@@ -86,10 +87,10 @@ def test_job_metrics_are_read_from_the_rows(app: FastAPI) -> None:
     assert value(families, "gradyard_queue_depth") == 2
     assert 120 <= value(families, "gradyard_oldest_queued_seconds") < 130
     assert 40 <= value(families, "gradyard_oldest_heartbeat_seconds") < 50
-    # Queue wait: every job that started (3, 2, 20, 700 s).
+    # Queue wait: every ended job that ran (2, 20, 700 s).
     wait = "gradyard_job_queue_wait_seconds"
-    assert [bucket(families, wait, le) for le in ("1", "5", "30", "600", "1800", "+Inf")] == [0, 2, 3, 3, 4, 4]
-    assert value(families, wait, wait + "_sum") == 725
+    assert [bucket(families, wait, le) for le in ("1", "5", "30", "600", "1800", "+Inf")] == [0, 1, 2, 2, 3, 3]
+    assert value(families, wait, wait + "_sum") == 722
     # Run time by outcome: succeeded 50 s and 4000 s, failed 10 s; the cancelled job never ran.
     run = "gradyard_job_duration_seconds"
     assert [bucket(families, run, le, status="succeeded") for le in ("30", "60", "3600", "7200")] == [0, 1, 1, 2]
@@ -120,3 +121,19 @@ def test_http_requests_are_counted_by_route_template(app: FastAPI) -> None:
     latency = "gradyard_http_request_duration_seconds"
     assert value(families, latency, latency + "_count", method="GET", route="/jobs/{job_id}") == 3
     assert missing not in text  # no id in any label
+
+
+def test_settled_endings_are_counted_once_and_agree_with_a_fresh_process(app: FastAPI) -> None:
+    _job("succeeded", waited=10, ran=100, age=3 * 3600)  # settled: submitted hours before anything active
+    _job("queued", waited=None, ran=None, age=2 * 3600)  # holds everything submitted after it unsettled
+    _job("failed", waited=1, ran=2, age=60, reason="error")
+    client = client_with_key(app, key_for("root", admin=True))
+    first = parse(client.get("/metrics").text)
+    _job("succeeded", waited=3, ran=7)
+    second = parse(client.get("/metrics").text)
+    fresh = parse(client_with_key(create_app(), key_for("ops", admin=True)).get("/metrics").text)
+    run = "gradyard_job_duration_seconds"
+    assert value(first, run, run + "_count", status="succeeded") == 1
+    assert value(second, run, run + "_count", status="succeeded") == 2
+    for name in (run, "gradyard_job_queue_wait_seconds", "gradyard_jobs_finished_total"):
+        assert second[name].samples == fresh[name].samples
