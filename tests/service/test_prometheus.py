@@ -19,6 +19,8 @@ def _job(status: str, *, waited: float | None, ran: float | None, reason: str | 
     created = now - timedelta(seconds=age + (waited or 0) + (ran or 0))
     started = created + timedelta(seconds=waited) if waited is not None else None
     finished = started + timedelta(seconds=ran) if started is not None and ran is not None else None
+    if status in ("succeeded", "failed", "cancelled") and finished is None:  # ended before it started: cancelled
+        finished = now - timedelta(seconds=age)
     job_id = str(uuid.uuid4())
     with session_scope() as session:
         session.add(
