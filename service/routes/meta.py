@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 from core.catalog import build_catalog
 from core.db import ping_database
 from service.deps import get_celery
-from service.openapi_parts import PROBLEM_MEDIA_TYPE
+from service.openapi_parts import PROBLEM_MEDIA_TYPE, SCHEMAS
 from service.problems import Problem, ProblemResponse, problem
 from service.schemas import Catalog, Health
 
@@ -62,9 +62,16 @@ class NotReady(Problem):
     checks: dict[str, str]
 
 
+def _not_ready_schema() -> dict[str, Any]:
+    # Its $defs (ProblemError) are the document's components already (service.openapi): refer there.
+    schema = NotReady.model_json_schema(ref_template=SCHEMAS + "{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
 NOT_READY = {
     "description": "Not ready: `detail` names what cannot be reached; `checks` says how each dependency answered.",
-    "content": {PROBLEM_MEDIA_TYPE: {"schema": NotReady.model_json_schema()}},
+    "content": {PROBLEM_MEDIA_TYPE: {"schema": _not_ready_schema()}},
 }
 
 
