@@ -8,13 +8,13 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.logging import RichHandler
 
 from cli import client_commands, model_commands, sweep_commands
 from cli.datasets_commands import app as datasets_app
 from cli.keys import keys_app
 from cli.redis_server import RedisStartError, start_redis
 from cli.supervisor import Child, Supervisor
+from core.logs import make_handler
 from core.settings import VAR_DIR, embedded_redis_dir, get_settings
 
 app = typer.Typer(
@@ -40,12 +40,7 @@ IN_USE_HINT = "is another `gradyard up` running on this port? Give each instance
 @app.callback()
 def main() -> None:
     """Train PyTorch models over REST and read their metric history as JSON."""
-    if sys.stderr.isatty():
-        handler: logging.Handler = RichHandler(rich_tracebacks=True, show_path=False)
-        handler.setFormatter(logging.Formatter("%(name)s: %(message)s", datefmt="[%X]"))
-    else:  # a log file or a collector: one unwrapped line per record, with its time and level
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = make_handler(get_settings().log_format, rich=sys.stderr.isatty())
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin, at every start
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would bury the client verbs' output

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
         default=VAR_DIR / "worker",
         description="Where each worker on this host notes the job it runs (local to the host, never shared).",
     )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text for people; json: one JSON object per line, with job_id, attempt, worker."
+    )
     host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
     request_read_timeout_seconds: float = Field(

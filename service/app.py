@@ -9,17 +9,32 @@ from fastapi import Depends, FastAPI
 
 from core import repository
 from core.db import session_scope
+from core.repository.endings import SettledEndings
 from core.settings import get_settings
 from service.auth import TokenBuckets, authenticate, check_auth_setting
 from service.body_limits import BodyLimits
 from service.dataset_problems import install_dataset_problems
 from service.http_hygiene import HttpHygiene
+from service.http_metrics import HttpMetrics, HttpStats
 from service.model_problems import install_model_problems
 from service.openapi import document_api, unique_id
 from service.plot_renderer import PlotRenderer
 from service.problems import install_problem_handlers
 from service.request_guard import RequestGuard
-from service.routes import dashboard, datasets, docs, events, jobs, meta, metrics, models, plots, predictions, sweeps
+from service.routes import (
+    dashboard,
+    datasets,
+    docs,
+    events,
+    jobs,
+    meta,
+    metrics,
+    models,
+    plots,
+    predictions,
+    prometheus,
+    sweeps,
+)
 
 log = logging.getLogger(__name__)
 # The dashboard's page (/) and files (/static/...) are public too: the browser loads them before the user pastes a key,
@@ -78,7 +93,10 @@ def create_app() -> FastAPI:
     install_model_problems(app)
     app.add_middleware(BodyLimits)
     app.add_middleware(RequestGuard)
-    app.add_middleware(HttpHygiene)  # outermost: its headers go on every answer, the guards' refusals too
+    app.add_middleware(HttpHygiene)  # its headers go on every answer, the guards' refusals too
+    app.state.http_stats = HttpStats()  # per app: GET /metrics reads it
+    app.state.settled_endings = SettledEndings()  # per app: long-ended jobs, counted once
+    app.add_middleware(HttpMetrics, stats=app.state.http_stats)  # outermost: counts every answer, refusals too
     keyed = [Depends(authenticate)]
     app.include_router(jobs.router, dependencies=keyed)
     app.include_router(datasets.router, dependencies=keyed)
@@ -90,6 +108,7 @@ def create_app() -> FastAPI:
     app.include_router(meta.router)
     app.include_router(plots.router, dependencies=keyed)
     app.include_router(sweeps.router, dependencies=keyed)
+    app.include_router(prometheus.router)  # keyed by its own route: it needs the principal (admin only)
     app.include_router(dashboard.router)
     app.include_router(docs.router)
     dashboard.mount_static(app)

@@ -2,11 +2,13 @@
 
 import logging
 import os
+import socket
 import sys
 from typing import NoReturn
 
 from celery import Celery
 
+from core.logs import set_worker
 from core.queue import make_celery
 from core.settings import get_settings
 from worker.previous_life import Slot, end_previous_life, take_slot
@@ -31,6 +33,8 @@ def run_worker(*, loglevel: str = "INFO") -> None:
     except OSError as exc:  # the worker still works without one; its lost jobs wait for the reconciler instead
         log.warning("no worker slot (%s): a restarted worker will not hand back its job at once", exc)
         slot, left = None, {}
+    name = f"gradyard-worker-{os.getpid()}@{socket.gethostname()}"  # Celery's --hostname below, spelled out
+    set_worker(name)
     app = create_worker_app(slot=slot)
     end_previous_life(app, left)  # before the first job: the slot's last job is not left waiting for a timeout
     Reconciler(app, get_settings()).start()
@@ -48,7 +52,7 @@ def run_worker(*, loglevel: str = "INFO") -> None:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
-                f"--hostname=gradyard-worker-{os.getpid()}@%h",
+                f"--hostname={name}",
             ]
         )
     except SystemExit as exc:

@@ -5,6 +5,7 @@ The same write is the heartbeat and reads the cancel flag. While the database is
 training goes on; they are written when it returns.
 """
 
+import contextvars
 import logging
 import threading
 import time
@@ -50,7 +51,13 @@ class SqlRecorder:
         self._cancel_requested = False
         self._superseded = False
         self._closing = threading.Event()
-        self._writer = threading.Thread(target=self._write_periodically, name=f"recorder-{job_id[:8]}", daemon=True)
+        # Run in a copy of this context: the writer's log lines name the job and attempt as the loop's do.
+        self._writer = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self._write_periodically,),
+            name=f"recorder-{job_id[:8]}",
+            daemon=True,
+        )
 
     def start(self) -> "SqlRecorder":
         """Start the writer thread (its first write is the attempt's first heartbeat)."""

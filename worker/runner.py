@@ -13,6 +13,7 @@ from core import repository
 from core.admission.limits import runtime_limit
 from core.db import session_scope
 from core.errors import StaleAttempt
+from core.logs import set_attempt
 from core.settings import get_settings
 from core.spec import JobSpec
 from core.states import TERMINAL_STATUSES, EndReason, JobStatus
@@ -208,6 +209,7 @@ def run_job(
     if claimed is None:
         log.info("job %s not claimed (already taken, ended, cancelled or missing)", job_id)
         return None
+    set_attempt(claimed.attempt)
     log.info("job %s attempt %s started", job_id, claimed.attempt)
     started = time.monotonic()
     if slot is not None:

@@ -7,6 +7,7 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_shutting_down
 
+from core.logs import job_context
 from core.queue import TRAIN_TASK, enqueue
 from core.settings import get_settings
 from core.sweeps.controller import after_trial
@@ -29,7 +30,8 @@ def register_tasks(app: Celery, *, slot: Slot | None = None) -> None:
     @app.task(name=TRAIN_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
     def train_job(job_id: str) -> None:
         """Train one job; everything it produces goes to SQL, not to a result backend."""
-        run_job(job_id, shutdown=SHUTDOWN, enqueue=lambda again: enqueue(app, again), slot=slot, on_end=sweep_acts)
+        with job_context(job_id):
+            run_job(job_id, shutdown=SHUTDOWN, enqueue=lambda again: enqueue(app, again), slot=slot, on_end=sweep_acts)
 
     def sweep_acts(job_id: str) -> None:
         try:  # a sweep's trial ended (or went back to the queue): its sweep acts now, not at the next reconcile

@@ -117,7 +117,7 @@ build_standins() {
 write_env_file() {
     local ports secret
     read -r -a ports < <(python3 -c 'import socket
-socks = [socket.socket() for _ in range(4)]
+socks = [socket.socket() for _ in range(5)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*(s.getsockname()[1] for s in socks))')
     secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
@@ -129,6 +129,7 @@ GRADYARD_PORT=${ports[0]}
 FLOWER_PORT=${ports[1]}
 TEST_PG_PORT=${ports[2]}
 TEST_REDIS_PORT=${ports[3]}
+PROMETHEUS_PORT=${ports[4]}
 TEST_IMAGES=$TAG
 GRADYARD_MAX_JOB_SECONDS=3600
 EOF
@@ -153,6 +154,17 @@ start_stack() {
         sleep 1
     done
     log "the API never became ready"; return 1
+}
+
+# Prometheus needs an admin key the API's database knows: make it as an operator would, put it in the env file, and
+# (re)create only the prometheus service with it (it refused to start without one during `up`).
+start_prometheus() {
+    local key
+    key=$(compose exec -T api gradyard keys create --user prometheus --admin | tail -1 | tr -d '\r')
+    [[ $key == gy_* ]] || { log "no admin key for Prometheus: $key"; return 1; }
+    echo "GRADYARD_METRICS_KEY=$key" >>"$ENV_FILE"
+    merge_compose_files
+    compose up -d --no-build prometheus
 }
 
 report_images() {
@@ -201,8 +213,10 @@ main() {
     phase "build api image"; quietly build-api compose build migrate api
     phase "build flower image"; quietly build-flower compose build flower
     phase "build worker image"; quietly build-worker compose build worker-cpu
+    phase "build prometheus image"; quietly build-prometheus compose build prometheus
     report_images
     phase "start stack"; start_stack
+    phase "start prometheus"; start_prometheus
     phase "scenario"
     local status=0
     python3 "$HERE/scenario.py" --api "http://127.0.0.1:$(env_value GRADYARD_PORT)" \
@@ -210,6 +224,7 @@ main() {
         --api-container "$(container_of api)" --worker-container "$(container_of worker-cpu)" \
         --redis-container "$(container_of redis)" --postgres-container "$(container_of postgres)" \
         --flower-container "$(container_of flower)" \
+        --prometheus "http://127.0.0.1:$(env_value PROMETHEUS_PORT)" \
         --redis-port "$(env_value TEST_REDIS_PORT)" |
         tee "$WORK/scenario.log" || status=$?
     SUMMARY=$(tail -1 "$WORK/scenario.log")

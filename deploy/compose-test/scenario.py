@@ -58,6 +58,7 @@ class Stack:
             "flower": args.flower_container,
         }
         self.redis_port = args.redis_port
+        self.prometheus = args.prometheus.rstrip("/")
         self.key = ""
 
     def request(self, url: str, *, body: Any = None, auth: str | None = None) -> tuple[int, Any]:
@@ -194,6 +195,31 @@ def check_flower_sees_the_worker(stack: Stack) -> None:
     expect(len(names) == 1 and names[0].startswith("gradyard-worker-"), f"Flower lists workers {names}")
 
 
+ALERTS = {"GradyardOldestQueuedJobTooOld", "GradyardNoWorkerIsTakingJobs", "GradyardRunningJobLostItsWorker"}
+
+
+def check_prometheus_scrapes_the_api(stack: Stack) -> None:
+    """Prometheus (the monitor profile) scrapes /metrics with its admin key: the target is up, gradyard_jobs is
+    there with the thermometer job's status, and the alert rules are loaded."""
+    deadline, targets = time.monotonic() + 90, []
+    while time.monotonic() < deadline:  # the first scrape comes within a scrape interval (15 s) of the start
+        status, body = stack.request(stack.prometheus + "/api/v1/targets")
+        if status == 200 and isinstance(body, dict):
+            targets = body["data"]["activeTargets"]
+            if any(t["labels"]["job"] == "gradyard" and t["health"] == "up" for t in targets):
+                break
+        time.sleep(2)
+    else:
+        raise AssertionError(f"Prometheus's gradyard target never came up: {targets}")
+    status, body = stack.request(stack.prometheus + "/api/v1/query?query=gradyard_jobs")
+    expect(status == 200, f"Prometheus query: {status} {body}")
+    seen = {r["metric"].get("status"): float(r["value"][1]) for r in body["data"]["result"]}
+    expect(seen.get("succeeded", 0) >= 1, f"gradyard_jobs as Prometheus sees it: {seen}")
+    status, body = stack.request(stack.prometheus + "/api/v1/rules")
+    names = {rule["name"] for group in body["data"]["groups"] for rule in group["rules"]} if status == 200 else set()
+    expect(names >= ALERTS, f"alert rules loaded: {sorted(names)}")
+
+
 class KillScenario:
     """Kill the worker container mid-job, start it again: the job resumes from its checkpoint and succeeds."""
 
@@ -269,6 +295,7 @@ def main() -> int:
     for option in ("api", "flower", "flower-auth", *containers):
         parser.add_argument(f"--{option}", required=True)
     parser.add_argument("--redis-port", required=True, type=int)
+    parser.add_argument("--prometheus", required=True)
     stack = Stack(parser.parse_args())
     kill = KillScenario(stack)
     checks: list[tuple[str, Callable[[], None]]] = [
@@ -281,6 +308,7 @@ def main() -> int:
         ("first job: thermometer trains to the optimum", lambda: check_thermometer_trains(stack)),
         ("backup: pg_dump of the database holds the job", lambda: check_database_backup(stack)),
         ("flower lists the worker, behind a password it insists on", lambda: check_flower_sees_the_worker(stack)),
+        ("prometheus scrapes the API: target up, gradyard_jobs seen", lambda: check_prometheus_scrapes_the_api(stack)),
         ("kill: the worker is killed mid-job, history intact", kill.kill_mid_job),
         ("kill: the restarted worker resumes the job, which succeeds", kill.resumes_from_checkpoint),
         ("kill: resumed from the checkpoint, one point per (name, step)", kill.one_point_per_epoch),

@@ -4,11 +4,14 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Response
 
 from core.catalog import build_catalog
 from core.db import ping_database
 from service.deps import get_celery
+from service.openapi_parts import PROBLEM_MEDIA_TYPE, SCHEMAS
+from service.problems import Problem, ProblemResponse, problem
 from service.schemas import Catalog, Health
 
 log = logging.getLogger(__name__)
@@ -53,10 +56,33 @@ def _check_broker() -> str:
         return "unreachable"
 
 
-@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-def readyz(response: Response) -> Health:
-    """Readiness: the database and the broker are reachable."""
+class NotReady(Problem):
+    """A problem+json that also says how each dependency answered."""
+
+    checks: dict[str, str]
+
+
+def _not_ready_schema() -> dict[str, Any]:
+    # Its $defs (ProblemError) are the document's components already (service.openapi): refer there.
+    schema = NotReady.model_json_schema(ref_template=SCHEMAS + "{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
+NOT_READY = {
+    "description": "Not ready: `detail` names what cannot be reached; `checks` says how each dependency answered.",
+    "content": {PROBLEM_MEDIA_TYPE: {"schema": _not_ready_schema()}},
+}
+
+
+@router.get("/readyz", response_model=Health, responses={503: NOT_READY})
+def readyz() -> Response | Health:
+    """Readiness: the database and the broker are reachable; a 503 problem+json names the one that is not."""
     checks = {"database": _check_database(), "broker": _check_broker()}
-    ready = all(value == "ok" for value in checks.values())
-    response.status_code = 200 if ready else 503
-    return Health(status="ok" if ready else "unavailable", checks=checks)
+    down = [name for name, value in checks.items() if value != "ok"]
+    if not down:
+        return Health(status="ok", checks=checks)
+    answer = problem(503, "Not ready", f"cannot reach the {' and the '.join(down)}", kind="not-ready")
+    # The same body with `checks` beside the RFC 9457 members, for whoever read them from the earlier Health body.
+    body = orjson.loads(answer.body) | {"checks": checks}
+    return ProblemResponse(body, status_code=503, headers={"Retry-After": "5"})

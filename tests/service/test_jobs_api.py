@@ -127,4 +127,24 @@ def test_submit_while_the_broker_is_down_is_a_503_that_stores_nothing(broker_dow
     assert response.json()["title"] == "Queue unavailable"
     assert stored.jobs() == 0
     ready = broker_down.get("/readyz")
-    assert (ready.status_code, ready.json()["checks"]["broker"]) == (503, "unreachable")
+    assert (ready.status_code, ready.headers["content-type"]) == (503, "application/problem+json")
+    assert ready.json() == {
+        "type": "urn:gradyard:problem:not-ready",
+        "title": "Not ready",
+        "status": 503,
+        "detail": "cannot reach the broker",
+        "checks": {"database": "ok", "broker": "unreachable"},
+    }
+
+
+def test_readiness_names_a_database_it_cannot_reach(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import clear_cached_settings
+
+    monkeypatch.setenv("GRADYARD_DATABASE_URL", "postgresql+psycopg://gradyard@127.0.0.1:9/gone?connect_timeout=2")
+    clear_cached_settings()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert (ready.json()["detail"], ready.json()["checks"]) == (
+        "cannot reach the database",
+        {"database": "unreachable", "broker": "ok"},
+    )

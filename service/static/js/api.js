@@ -83,6 +83,15 @@ export async function api(path, { method = "GET", body } = {}) {
   return data;
 }
 
+// A live stream (text/event-stream) through fetch: EventSource cannot send the key. The response, body unread.
+export async function openStream(path, { lastEventId, signal }) {
+  const extra = { Accept: "text/event-stream" };
+  if (lastEventId) extra["Last-Event-ID"] = lastEventId;
+  const response = await send(path, { headers: headers(extra), signal, cache: "no-store" });
+  if (!response.ok) throw new ApiError(response.status, await response.json().catch(() => ({})));
+  return response;
+}
+
 // Images go through fetch too: a plain <a href> could not send the key.
 export async function download(path, filename) {
   const response = await send(path, { headers: headers() });

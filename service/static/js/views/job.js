@@ -1,9 +1,12 @@
 // One job: its status and progress, live charts of every metric, its spec and state log, a cancel button.
+// Live from the job's event stream; polled only when the stream cannot be had.
 import { api, download, jobPath, TERMINAL } from "../api.js";
 import { LineChart, PANELS } from "../charts.js";
 import { duration, el, number, progressBar, shortId, statusBadge } from "../dom.js";
+import { follow } from "../stream.js";
 
 const POLL_MS = 1000;
+const JOB_REFRESH_MS = 1000; // while streaming: the job's header (progress, summary) at most this often
 
 // The state log as the API keeps it: every transition, why, and who asked for it.
 function stateLog(job) {
@@ -63,7 +66,7 @@ function modelPanel(job, onError) {
 }
 
 export function render(root, id) {
-  const series = {}; // name -> {epoch: [], value: []}, grown by incremental reads
+  const series = {}; // name -> {step: [], epoch: [], value: []}, grown by stream events or incremental reads
   const charts = new Map(); // panel title -> LineChart
   let lastStep = 0;
   let stopped = false;
@@ -106,11 +109,28 @@ export function render(root, id) {
 
   function addPoints(metrics) {
     for (const [name, s] of Object.entries(metrics)) {
-      const into = (series[name] ??= { epoch: [], value: [] });
+      const into = (series[name] ??= { step: [], epoch: [], value: [] });
+      into.step.push(...s.step);
       into.epoch.push(...s.epoch);
       into.value.push(...s.value);
       lastStep = Math.max(lastStep, s.step[s.step.length - 1] ?? 0);
     }
+    redraw();
+  }
+
+  // A resumed attempt went back to its checkpoint: its points past that step are gone, newer ones follow.
+  function rewind(step) {
+    for (const into of Object.values(series)) {
+      const keep = into.step.findIndex((s) => s > step);
+      if (keep < 0) continue;
+      for (const column of [into.step, into.epoch, into.value]) column.length = keep;
+    }
+    lastStep = Math.min(lastStep, step);
+    redraw();
+  }
+
+  function redraw() {
+    chartGrid.dataset.lastStep = String(lastStep);
     for (const panel of PANELS) {
       const names = panel.names.filter((n) => series[n]);
       if (!names.length) continue;
@@ -140,10 +160,61 @@ export function render(root, id) {
     if (!stopped) timer = setTimeout(tick, POLL_MS);
   }
 
-  let timer = setTimeout(tick, 0);
+  let lastRefresh = 0;
+  let refreshTimer = null;
+  async function refreshJob() {
+    lastRefresh = Date.now();
+    try {
+      const job = await api(jobPath(id));
+      if (!stopped) showJob(job);
+      return job;
+    } catch (error) {
+      problem.textContent = `Cannot read the job: ${error.message}`;
+      return null;
+    }
+  }
+  function refreshJobSoon() {
+    if (refreshTimer !== null) return;
+    refreshTimer = setTimeout(() => {
+      refreshTimer = null;
+      refreshJob();
+    }, Math.max(0, lastRefresh + JOB_REFRESH_MS - Date.now()));
+  }
+
+  function onEvent(kind, data) {
+    if (stopped) return;
+    if (kind === "metrics") addPoints(data.metrics);
+    else if (kind === "rewind") rewind(data.step);
+    if (kind === "end") {
+      chartGrid.dataset.stream = "ended";
+      timer = setTimeout(tick, 0); // the job's last state, then its model's export until it is done
+    } else refreshJobSoon();
+  }
+
+  function fallBack() {
+    if (stopped) return;
+    chartGrid.dataset.stream = "polling";
+    stopStream = null;
+    timer = setTimeout(tick, 0);
+  }
+
+  let timer = null;
+  let stopStream = null;
+  (async () => {
+    const job = await api(jobPath(id)).catch((error) => {
+      problem.textContent = error.status === 404 ? `No job has id ${id}.` : `Cannot read the job: ${error.message}`;
+      return null;
+    });
+    if (!job || stopped) return;
+    showJob(job);
+    chartGrid.dataset.stream = "live";
+    stopStream = follow(jobPath(id, "/events"), { onEvent, onFail: fallBack });
+  })();
   return () => {
     stopped = true;
+    stopStream?.();
     clearTimeout(timer);
+    clearTimeout(refreshTimer);
     charts.forEach((chart) => chart.destroy());
   };
 }

@@ -1,4 +1,5 @@
-// The jobs table: newest first, refreshed every two seconds; tick jobs to compare them.
+// The jobs table: newest first, refreshed every two seconds in place (a row keeps its element, so a ticked box or
+// a hovered link stays put); tick jobs to compare them.
 import { api } from "../api.js";
 import { bestValidation, duration, el, progressBar, statusBadge } from "../dom.js";
 
@@ -57,7 +58,19 @@ export function render(root) {
       const query = new URLSearchParams({ limit: "100" });
       if (status.value) query.set("status", status.value);
       const { items } = await api(`/jobs?${query}`);
-      tbody.replaceChildren(...items.map((job) => row(job, selected, toggle)));
+      const rows = new Map([...tbody.children].map((tr) => [tr.dataset.jobId, tr]));
+      const fresh = items.map((job) => {
+        const made = row(job, selected, toggle);
+        const kept = rows.get(job.id);
+        if (!kept) return made;
+        // Only the cells that changed are swapped: a row's checkbox and link are left alone while the job runs.
+        [...made.children].forEach((cell, i) => {
+          const old = kept.children[i];
+          if (i > 0 && old.innerHTML !== cell.innerHTML) old.replaceWith(cell);
+        });
+        return kept;
+      });
+      tbody.replaceChildren(...fresh);
       message.textContent = items.length ? "" : "No jobs yet: submit one from the Submit page, the CLI or the API.";
     } catch (error) {
       message.textContent = `Cannot list jobs: ${error.message}`;
