@@ -10,25 +10,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Insert, Select, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from core.buckets import reads_rollups
 from core.chunks import CHUNK_POINTS, PackedChunk, Segments, downsample_segments, split, unpack, unpack_rollups
 from core.metrics import Point, Series, downsample, summary_of
+from core.repository.upserts import insert_or_ignore
 from core.tables import MetricChunk, MetricPoint
 
 NO_STEP = -1  # below every step: steps count from 1, and a resumed history may start again from 0
-
-
-def _insert_ignoring_duplicates(session: Session) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(MetricPoint).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(MetricPoint).on_conflict_do_nothing()
-    raise NotImplementedError(f"database '{dialect}' is not supported")  # pragma: no cover
 
 
 def _insert_rows(session: Session, *, job_id: str, name: str, series: Series) -> None:
@@ -40,7 +31,7 @@ def _insert_rows(session: Session, *, job_id: str, name: str, series: Series) ->
             series.step.tolist(), series.epoch.tolist(), series.value.tolist(), series.time.tolist(), strict=True
         )
     ]
-    session.execute(_insert_ignoring_duplicates(session), rows)
+    session.execute(insert_or_ignore(session, MetricPoint), rows)
 
 
 def _insert_chunks(session: Session, *, job_id: str, name: str, chunks: list[PackedChunk]) -> None:
