@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, case, cast, distinct, extract, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Float, and_, case, cast, extract, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.repository.events import log_event
@@ -66,7 +66,7 @@ def pool_loads(session: Session, *, alive_after: datetime, pools: Sequence[str] 
 
 def pools_waiting(session: Session) -> list[str]:
     """The pools with queued jobs not yet sent."""
-    query = select(distinct(Job.pool)).where(Job.status == "queued", Job.dispatched_at.is_(None))
+    query = select(Job.pool).distinct().where(Job.status == "queued", Job.dispatched_at.is_(None))
     return sorted(session.scalars(query))
 
 
