@@ -19,7 +19,20 @@ from service.openapi import document_api, unique_id
 from service.plot_renderer import PlotRenderer
 from service.problems import install_problem_handlers
 from service.request_guard import RequestGuard
-from service.routes import dashboard, datasets, docs, events, jobs, meta, metrics, models, plots, predictions, sweeps
+from service.routes import (
+    dashboard,
+    datasets,
+    docs,
+    events,
+    jobs,
+    meta,
+    metrics,
+    models,
+    plots,
+    predictions,
+    queue,
+    sweeps,
+)
 
 log = logging.getLogger(__name__)
 # The dashboard's page (/) and files (/static/...) are public too: the browser loads them before the user pastes a key,
@@ -90,6 +103,7 @@ def create_app() -> FastAPI:
     app.include_router(meta.router)
     app.include_router(plots.router, dependencies=keyed)
     app.include_router(sweeps.router, dependencies=keyed)
+    app.include_router(queue.router, dependencies=keyed)
     app.include_router(dashboard.router)
     app.include_router(docs.router)
     dashboard.mount_static(app)

@@ -11,18 +11,23 @@ from sqlalchemy import ColumnElement, Float, and_, case, cast, extract, func, li
 from sqlalchemy.orm import Session
 
 from core.repository.events import log_event
-from core.tables import Job, Worker
+from core.tables import AppUser, Job, Worker
 from core.timeutil import utcnow
 
 
 @dataclass(frozen=True)
 class PoolLoad:
-    """A pool now: its live workers (slots), jobs sent or running there (busy), and whether any worker ever joined."""
+    """A pool now: its live workers (slots), jobs sent or running there (busy), and the workers that ever joined."""
 
     pool: str
     slots: int
     busy: int
-    known: bool
+    registered: int
+
+    @property
+    def known(self) -> bool:
+        """Whether any worker ever joined the pool."""
+        return self.registered > 0
 
     @property
     def free(self) -> int:
@@ -58,10 +63,27 @@ def pool_loads(session: Session, *, alive_after: datetime, pools: Sequence[str] 
     if pools is not None:
         workers = workers.where(Worker.pool.in_(pools))
         jobs = jobs.where(Job.pool.in_(pools))
-    seen = {pool: int(live or 0) for pool, _, live in session.execute(workers)}
+    seen = {pool: (int(live or 0), int(n)) for pool, n, live in session.execute(workers)}
     busy = {pool: int(n or 0) for pool, n in session.execute(jobs.group_by(Job.pool))}
     names = sorted(set(seen) | set(busy) | set(pools or ()))
-    return [PoolLoad(name, seen.get(name, 0), busy.get(name, 0), name in seen) for name in names]
+    return [PoolLoad(name, seen.get(name, (0, 0))[0], busy.get(name, 0), seen.get(name, (0, 0))[1]) for name in names]
+
+
+def counts_by_pool(session: Session) -> dict[str, dict[str, int]]:
+    """Each pool's running and queued jobs."""
+    query = select(Job.pool, Job.status, func.count()).where(Job.status.in_(("queued", "running")))
+    counts: dict[str, dict[str, int]] = {}
+    for pool, status, n in session.execute(query.group_by(Job.pool, Job.status)):
+        counts.setdefault(pool, {"queued": 0, "running": 0})[status] = int(n)
+    return counts
+
+
+def names_of(session: Session, *, job_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Each job's name and its owner's user name."""
+    if not job_ids:
+        return {}
+    query = select(Job.id, Job.name, AppUser.name).outerjoin(AppUser, AppUser.id == Job.owner_id)
+    return {i: (n, o) for i, n, o in session.execute(query.where(Job.id.in_(job_ids)))}
 
 
 def pools_waiting(session: Session) -> list[str]:
@@ -137,14 +159,17 @@ def undo_dispatch(session: Session, *, job_id: str, at: datetime) -> None:
     session.commit()
 
 
-def set_priority(session: Session, *, job_id: str, priority: int, actor: str | None) -> bool:
-    """Change a queued job's priority (compare-and-set on its status); False when it is not queued."""
+def set_priority(session: Session, *, job: Job, name: str, rank: int, actor: str | None) -> bool:
+    """Change a queued job's priority, in its rank and its resolved spec (compare-and-set on its status and its
+    spec as read); False when it is no longer queued."""
     changed = session.execute(
-        update(Job).where(Job.id == job_id, Job.status == "queued").values(priority=priority)
+        update(Job)
+        .where(Job.id == job.id, Job.status == "queued", Job.attempt == job.attempt)
+        .values(priority=rank, spec={**job.spec, "priority": name})
     ).rowcount  # type: ignore[attr-defined]
     if changed:
-        attempt = int(session.scalar(select(Job.attempt).where(Job.id == job_id)) or 0)
-        log_event(session, job_id=job_id, status="queued", attempt=attempt, detail="priority changed", actor=actor)
+        detail = f"priority set to {name}"
+        log_event(session, job_id=job.id, status="queued", attempt=job.attempt, detail=detail, actor=actor)
     return bool(changed)
 
 

@@ -67,8 +67,8 @@ def list_workers(session: Session, *, alive_after: datetime, pool: str | None = 
     if pool is not None:
         query = query.where(Worker.pool == pool)
     workers: Sequence[Worker] = session.scalars(query).all()
-    query = select(Job.worker_id, Job.id).where(Job.status == "running", Job.worker_id.is_not(None))
-    running = {str(worker_id): str(job_id) for worker_id, job_id in session.execute(query)}
+    on_jobs = select(Job.worker_id, Job.id).where(Job.status == "running", Job.worker_id.is_not(None))
+    running = {str(worker_id): str(job_id) for worker_id, job_id in session.execute(on_jobs)}
     return [WorkerRow(w, running.get(w.id), w.left_at is None and w.last_seen_at >= alive_after) for w in workers]
 
 

@@ -8,7 +8,6 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,8 +21,8 @@ from core.db import session_scope
 from core.dispatch import LEASE_NAME, dispatch
 from core.queue import make_celery, queue_for
 from core.repository import leases
-from core.repository.users import _user
 from core.repository.dispatch import mark_dispatched, pool_loads, request_preempt
+from core.repository.users import _user
 from core.settings import get_settings
 from core.tables import Job
 from core.timeutil import utcnow
@@ -39,9 +38,9 @@ def celery(configured: str) -> Celery:
 
 
 @pytest.fixture
-def broker(redis_server: RedisServer) -> Iterator[Any]:
+def broker(redis_server: RedisServer) -> Any:
     """The test Redis's client."""
-    yield redis_server.client()
+    return redis_server.client()
 
 
 def sent(broker: Any, pool: str = "default") -> list[str]:
@@ -92,7 +91,8 @@ def test_a_job_waits_in_sql_until_its_pool_has_a_free_slot(celery: Celery, broke
 def test_each_pool_gets_only_its_own_jobs(celery: Celery, broker: Any) -> None:
     simulate_workers(1, pool="gpu", device="NVIDIA H100")
     simulate_workers(1, pool="cpu")
-    on_gpu, on_cpu, nowhere = submit(pool="gpu"), submit(pool="cpu"), submit(pool="a100")
+    on_gpu, on_cpu = submit(pool="gpu"), submit(pool="cpu")
+    submit(pool="a100")
     assert sorted(dispatch(celery=celery, settings=get_settings())) == sorted([on_gpu, on_cpu])
     assert (sent(broker, "gpu"), sent(broker, "cpu"), sent(broker, "a100")) == ([on_gpu], [on_cpu], [])
     with session_scope() as session:
