@@ -92,10 +92,17 @@ def api(
 @app.command()
 def worker(
     loglevel: Annotated[str, typer.Option("--loglevel", help="Celery log level.")] = "INFO",
+    pool: Annotated[
+        str | None, typer.Option("--pool", help="The pool to join (default: GRADYARD_WORKER_POOL, else 'default').")
+    ] = None,
 ) -> None:
-    """Run one Celery worker (one process: one GPU, or the CPU) until it is stopped."""
+    """Run one Celery worker (one process: one GPU, or the CPU) in its pool until it is stopped."""
     # Imported here: the API image has no torch, and nothing but this command may load the worker.
     from worker.main import run_worker
+
+    if pool is not None:
+        os.environ["GRADYARD_WORKER_POOL"] = pool  # read with every other setting, and checked there
+        get_settings.cache_clear()
 
     run_worker(loglevel=loglevel)
 

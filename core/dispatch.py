@@ -47,8 +47,10 @@ def _dispatch_pool(session: Session, pool: str, celery: Celery, settings: Settin
     """Send the pool's next jobs into its free slots; the ids sent."""
     now = utcnow()
     (load,) = sql.pool_loads(session, alive_after=alive_after(settings, now), pools=[pool])
+    if load.slots == 0 or (load.free == 0 and not settings.preempt):
+        return []  # the common case under load: nothing to order
     waiting = sql.waiting_jobs(session, pool=pool)
-    if not waiting or load.slots == 0:
+    if not waiting:
         return []
     half_life = settings.fair_share_half_life_hours * 3600
     usage = sql.usage_by_owner(session, half_life_seconds=half_life, now=now)

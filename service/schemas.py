@@ -72,6 +72,9 @@ class JobOut(BaseModel):
     model: ModelOut | None = Field(description="The trained model: null until the job has succeeded.")
     rerun_of: str | None = Field(description="The job this one reruns (POST /jobs/{id}/rerun), if it is a rerun.")
     bytes_held: int = Field(description="Bytes of artifacts (checkpoints, model files) the job keeps in the store.")
+    worker_id: str | None = Field(
+        default=None, description="The worker that claimed its latest attempt (GET /workers); null before."
+    )
 
     @classmethod
     def of(cls, job: Job, events: Sequence[JobEvent] | None = None) -> "JobOut":
@@ -98,6 +101,7 @@ class JobOut(BaseModel):
             model=ModelOut.of(job),
             rerun_of=job.rerun_of,
             bytes_held=job.bytes_held,
+            worker_id=job.worker_id,
             events=None
             if events is None
             else [

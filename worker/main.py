@@ -5,6 +5,7 @@ import os
 
 from celery import Celery
 
+from core.dispatch import dispatch_quietly
 from core.queue import make_celery, queue_for
 from core.settings import get_settings
 from worker.presence import leave, register, worker_identity
@@ -38,6 +39,7 @@ def run_worker(*, loglevel: str = "INFO") -> None:
     register(settings, worker_id)  # before its previous life's job is requeued: the dispatcher counts its slot
     end_previous_life(app, left)  # before the first job: the slot's last job is not left waiting for a timeout
     Reconciler(app, settings, worker_id=worker_id).start()
+    dispatch_quietly(celery=app, settings=settings)  # its slot is new: jobs waiting in its pool are sent now
     warm_up()  # in this process, which the solo pool runs every job in: the first job finds CUDA ready
     # The solo pool runs the job in this process: torch stays imported between jobs, SIGTERM reaches the running
     # loop (it checkpoints and hands the job back), and one process owns one device.

@@ -5,6 +5,7 @@ reads only SQL, so it cannot tell them from worker processes; tests/e2e/test_poo
 
 import base64
 import json
+import os
 import threading
 import time
 from collections import Counter
@@ -28,6 +29,7 @@ from core.tables import Job
 from core.timeutil import utcnow
 from tests.pools import simulate_workers
 
+BURST = int(os.environ.get("GRADYARD_TEST_BURST", "500"))
 BASE = {"dataset": {"name": "thermometer"}, "model": {"name": "linear"}, "loss": {"name": "mse"}}
 
 
@@ -193,7 +195,9 @@ def test_racing_dispatchers_send_a_burst_of_500_jobs_over_3_workers_in_2_pools_o
     celery: Celery, broker: Any
 ) -> None:
     workers = {"gpu": simulate_workers(2, pool="gpu", device="NVIDIA H100"), "cpu": simulate_workers(1, pool="cpu")}
-    jobs = {submit(pool="gpu" if n % 3 else "cpu", owner=f"user{n % 5}"): "gpu" if n % 3 else "cpu" for n in range(500)}
+    jobs = {
+        submit(pool="gpu" if n % 3 else "cpu", owner=f"user{n % 5}"): "gpu" if n % 3 else "cpu" for n in range(BURST)
+    }
     ran: Counter[str] = Counter()
     lock = threading.Lock()
 
