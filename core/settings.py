@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     worker_pool: str = Field(
         default="default", pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="The pool a worker joins."
     )
+    default_pool: str = Field(
+        default="default",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        description="The pool a submitted job joins when its spec names none (compose: gpu).",
+    )
     worker_name: str = Field(
         default="",
         max_length=150,

@@ -200,7 +200,7 @@ main() {
     merge_compose_files
     phase "build api image"; quietly build-api compose build migrate api
     phase "build flower image"; quietly build-flower compose build flower
-    phase "build worker image"; quietly build-worker compose build worker-cpu
+    phase "build worker image"; quietly build-worker compose build worker-cpu worker-cpu-pool
     report_images
     phase "start stack"; start_stack
     phase "scenario"
