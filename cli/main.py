@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.logging import RichHandler
 
-from cli import client_commands, model_commands, sweep_commands
+from cli import client_commands, model_commands, pool_commands, sweep_commands
 from cli.datasets_commands import app as datasets_app
 from cli.keys import keys_app
 from cli.redis_server import RedisStartError, start_redis
@@ -29,6 +29,7 @@ log = logging.getLogger("gradyard")
 client_commands.register(app)
 model_commands.register(app)
 sweep_commands.register(app)
+pool_commands.register(app)
 
 API_STOP_SECONDS = 10.0
 # Celery's warm shutdown waits for the running job; past this the worker is killed and the job's heartbeat goes stale.

@@ -11,6 +11,7 @@ from client.config import resolve_settings
 from client.datasets import DatasetVerbs
 from client.errors import ApiError, Unreachable
 from client.models import ModelVerbs
+from client.pools import PoolVerbs
 from client.sse import StreamEvent, parse_events
 from client.sweeps import SweepVerbs
 from client.table import Series, to_frame
@@ -24,7 +25,7 @@ def _csv(values: list[str] | tuple[str, ...] | None) -> str | None:
     return None if values is None else ",".join(values)
 
 
-class Client(DatasetVerbs, ModelVerbs, SweepVerbs):
+class Client(DatasetVerbs, ModelVerbs, PoolVerbs, SweepVerbs):
     """A gradyard server: `Client(url, key)`; both default to GRADYARD_URL/GRADYARD_KEY, the config file, loopback."""
 
     def __init__(

@@ -124,6 +124,14 @@ def test_a_high_job_runs_before_low_ones_queued_earlier(stack: Stack) -> None:
     queue = stack.http.get("/queue", params={"pool": "red"}).json()["items"]
     assert [item["id"] for item in queue] == [high, *lows]
     assert queue[0]["reason"] == "pool red busy: 1 of 1 slots"
+    shown = subprocess.run(
+        [sys.executable, "-m", "cli", "queue", "--pool", "red", "--url", stack.url, "--key", stack.key],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout.splitlines()
+    assert shown[1] == f"  1  {high[:8]}  e2e   high      pool red busy: 1 of 1 slots"
+    assert len(shown) == 5 and max(len(line) for line in shown) <= 80
     assert stack.http.post(f"/jobs/{busy}/cancel").status_code == 202
     assert started(stack, [*lows, high]) == [high, *lows]
 
