@@ -54,7 +54,7 @@ class JobOut(BaseModel):
     error: str | None
     reason: str | None = Field(
         description="Why it ended or was requeued: stopped_early, pruned (a sweep's trial), diverged, timed_out, "
-        "worker_lost, out_of_memory, error, cancelled, shutdown."
+        "worker_lost, out_of_memory, error, cancelled, shutdown, preempted (handed back for a high-priority job)."
     )
     restarts: int = Field(description="Times the job was started again after its worker was lost.")
     checkpoint_step: int | None = Field(description="Step of the newest complete checkpoint.")
