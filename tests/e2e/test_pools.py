@@ -30,6 +30,8 @@ ENV = {
     "GRADYARD_RATE_LIMIT_PER_MINUTE": "100000",
     "GRADYARD_MAX_ACTIVE_JOBS_PER_USER": "20",
     "GRADYARD_HIGH_PRIORITY": "anyone",
+    "GRADYARD_PREEMPT": "true",  # only a job below high is preempted: the tests that hold a worker hold it with high
+    "GRADYARD_PREEMPT_MIN_SECONDS": "0",
     "GRADYARD_WORKER_POOL": "red",  # the stack's own worker; the test starts the `blue` one
 }
 
@@ -61,8 +63,8 @@ def wait_for_pools(stack: Stack, pools: set[str]) -> None:
 
 
 def hold(stack: Stack, pool: str, client: httpx.Client | None = None) -> str:
-    """A long job running in the pool (its one worker is busy)."""
-    response = (client or stack.http).post("/jobs", json=LONG | {"pool": pool})
+    """A long job running in the pool (its one worker is busy), high so that no job preempts it."""
+    response = (client or stack.http).post("/jobs", json=LONG | {"pool": pool, "priority": "high"})
     job_id = str(response.json()["id"])
     stack.wait(job_id, {"running"})
     return job_id
@@ -149,3 +151,24 @@ def test_a_user_who_has_not_used_the_pool_goes_before_one_who_has(stack: Stack) 
     assert queue[1]["reason"] == "user over fair share"
     stack.http.post(f"/jobs/{busy}/cancel")
     assert started(stack, [*mine, bobs]) == [bobs, *mine]
+
+
+def test_preemption_hands_a_low_job_back_for_a_high_one_and_it_resumes_exactly(stack: Stack) -> None:
+    low = post(stack.http, **(LONG | {"pool": "red", "priority": "low"}))
+    while stack.job(low)["progress"]["step"] < 50:  # running, with points recorded
+        time.sleep(0.1)
+    high = post(stack.http, pool="red", priority="high")
+    assert started(stack, [high]) == [high]
+    deadline = time.monotonic() + 60
+    while (job := stack.job(low))["attempt"] < 2 or job["status"] != "running" or job["progress"]["step"] < 100:
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+    assert stack.http.post(f"/jobs/{low}/cancel").status_code == 202
+    job = stack.wait(low)
+    assert (job["status"], job["restarts"], job["attempt"]) == ("cancelled", 0, 2)
+    log = [(e["status"], e["attempt"], e["reason"], e["detail"]) for e in job["events"]]
+    assert ("running", 1, None, "preempt requested: a high-priority job waits for this pool") in log
+    [handed] = [e for e in log if e[2] == "preempted"]
+    assert handed[0] == "queued" and handed[3].startswith("preempted for a high-priority job; checkpoint at step ")
+    history = stack.http.get(f"/jobs/{low}/metrics", params={"names": "train_loss"}).json()["metrics"]["train_loss"]
+    assert history["epoch"] == list(range(1, len(history["epoch"]) + 1))  # one point per epoch across the hand-back
