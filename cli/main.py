@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cli import client_commands, model_commands, sweep_commands
+from cli import client_commands, model_commands, pool_commands, sweep_commands
 from cli.datasets_commands import app as datasets_app
 from cli.keys import keys_app
 from cli.redis_server import RedisStartError, start_redis
@@ -29,6 +29,7 @@ log = logging.getLogger("gradyard")
 client_commands.register(app)
 model_commands.register(app)
 sweep_commands.register(app)
+pool_commands.register(app)
 
 API_STOP_SECONDS = 10.0
 # Celery's warm shutdown waits for the running job; past this the worker is killed and the job's heartbeat goes stale.
@@ -87,10 +88,17 @@ def api(
 @app.command()
 def worker(
     loglevel: Annotated[str, typer.Option("--loglevel", help="Celery log level.")] = "INFO",
+    pool: Annotated[
+        str | None, typer.Option("--pool", help="The pool to join (default: GRADYARD_WORKER_POOL, else 'default').")
+    ] = None,
 ) -> None:
-    """Run one Celery worker (one process: one GPU, or the CPU) until it is stopped."""
+    """Run one Celery worker (one process: one GPU, or the CPU) in its pool until it is stopped."""
     # Imported here: the API image has no torch, and nothing but this command may load the worker.
     from worker.main import run_worker
+
+    if pool is not None:
+        os.environ["GRADYARD_WORKER_POOL"] = pool  # read with every other setting, and checked there
+        get_settings.cache_clear()
 
     run_worker(loglevel=loglevel)
 

@@ -12,6 +12,7 @@ from client.datasets import DatasetVerbs
 from client.errors import ApiError, Unreachable
 from client.frames import ARROW_TYPE, FrameKind, frame_of, have_pyarrow, read_stream, wide_arrow
 from client.models import ModelVerbs
+from client.pools import PoolVerbs
 from client.sse import StreamEvent, parse_events
 from client.sweeps import SweepVerbs
 from client.table import Series, loads, to_frame
@@ -25,7 +26,7 @@ def _csv(values: list[str] | tuple[str, ...] | None) -> str | None:
     return None if values is None else ",".join(values)
 
 
-class Client(DatasetVerbs, ModelVerbs, SweepVerbs):
+class Client(DatasetVerbs, ModelVerbs, PoolVerbs, SweepVerbs):
     """A gradyard server: `Client(url, key)`; both default to GRADYARD_URL/GRADYARD_KEY, the config file, loopback."""
 
     def __init__(

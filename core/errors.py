@@ -27,6 +27,10 @@ class JobStillActive(GradyardError):
     """The job is still queued or running, and the request needs it ended (a rerun)."""
 
 
+class JobNotQueued(GradyardError):
+    """The change asked for applies to a queued job only (a priority), and the job has started or ended."""
+
+
 class StaleAttempt(GradyardError):
     """A worker wrote with an attempt number that is no longer the job's current one (fencing)."""
 

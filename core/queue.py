@@ -5,6 +5,12 @@ from celery import Celery
 from core.settings import Settings
 
 TRAIN_TASK = "gradyard.train_job"
+DEFAULT_POOL = "default"
+
+
+def queue_for(settings: Settings, pool: str) -> str:
+    """The Celery queue of a pool: the configured queue for `default` (as before pools), `<queue>.<pool>` else."""
+    return settings.queue if pool == DEFAULT_POOL else f"{settings.queue}.{pool}"
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -23,7 +29,6 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         worker_redirect_stdouts=False,  # the CLI's log handler writes to stdout; redirecting it would loop
         task_default_queue=settings.queue,
-        task_routes={TRAIN_TASK: {"queue": settings.queue}},
         broker_connection_retry_on_startup=True,
         # Above the longest job, so the broker never redelivers a message whose task is still running.
         broker_transport_options={
@@ -38,6 +43,13 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
-def enqueue(app: Celery, job_id: str) -> None:
-    """Send a job's id to the workers (by task name: the sender never imports the worker)."""
-    app.send_task(TRAIN_TASK, args=[job_id], retry=True, retry_policy={"max_retries": 2, "interval_start": 0.2})
+def enqueue(app: Celery, job_id: str, *, queue: str | None = None) -> None:
+    """Send a job's id to its pool's workers (by task name: the sender never imports the worker); only the
+    dispatcher (core.dispatch) sends, so a pool's queue never holds more than its free slots."""
+    app.send_task(
+        TRAIN_TASK,
+        args=[job_id],
+        queue=queue or app.conf.task_default_queue,
+        retry=True,
+        retry_policy={"max_retries": 2, "interval_start": 0.2},
+    )

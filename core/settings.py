@@ -62,6 +62,42 @@ class Settings(BaseSettings):
     checkpoint_seconds: float = Field(
         default=10.0, ge=0, description="Least time between two end-of-epoch checkpoints (0: every epoch)."
     )
+    # Pools and the queue decided in SQL (core.dispatch).
+    worker_pool: str = Field(
+        default="default", pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$", description="The pool a worker joins."
+    )
+    default_pool: str = Field(
+        default="default",
+        pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$",
+        description="The pool a submitted job joins when its spec names none (compose: gpu).",
+    )
+    worker_name: str = Field(
+        default="",
+        max_length=150,
+        description="A worker's identity; default: the host's name and the worker's slot number on it.",
+    )
+    worker_beat_seconds: float = Field(default=5.0, gt=0, le=600, description="How often a worker says it lives.")
+    worker_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="A worker not seen for this long holds no slot in its pool."
+    )
+    dispatch_interval_seconds: float = Field(
+        default=2.0, gt=0, le=600, description="How often each worker runs the dispatcher besides its wake-ups."
+    )
+    high_priority: Literal["admins", "anyone"] = Field(
+        default="admins", description="Who may submit or raise a job to priority high."
+    )
+    ageing_minutes: float = Field(
+        default=30.0, gt=0, description="A queued job gains one priority level per this many minutes waiting."
+    )
+    fair_share_half_life_hours: float = Field(
+        default=24.0, gt=0, description="Half-life of the GPU-seconds a user's fair share counts."
+    )
+    preempt: bool = Field(
+        default=False, description="Let a high job that finds its pool full make the lowest-priority job hand back."
+    )
+    preempt_min_seconds: float = Field(
+        default=300.0, ge=0, description="Least time a job runs before it may be preempted."
+    )
     visibility_timeout_seconds: int | None = Field(
         default=None, ge=1, description="Broker visibility timeout; default: an hour above max_job_seconds."
     )

@@ -29,6 +29,11 @@ Optimizer = Annotated[OptimizerSpec, Field(discriminator="name"), _normalize_nam
 Scheduler = Annotated[SchedulerSpec, Field(discriminator="name"), _normalize_name("scheduler")]
 
 MAX_EPOCHS = 100_000
+# A pool names a Celery queue and shows in URLs: lower-case, short, no dots (the queue's separator).
+POOL_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+Priority = Literal["low", "normal", "high"]
+PRIORITY_RANK: dict[Priority, int] = {"low": 0, "normal": 1, "high": 2}  # as stored in job.priority
+PRIORITY_NAME: dict[int, Priority] = {rank: name for name, rank in PRIORITY_RANK.items()}
 
 
 def _not_blank(name: str) -> str:
@@ -111,6 +116,14 @@ class JobSpec(BaseModel):
     )
     max_restarts: int = Field(
         default=3, ge=0, le=20, description="How often a job whose worker was lost is started again before it fails."
+    )
+    priority: Priority = Field(
+        default="normal", description="low, normal or high: the order within the pool (high may be for admins only)."
+    )
+    pool: str = Field(
+        default="default",
+        pattern=POOL_PATTERN,
+        description="The pool of workers that runs the job (`gradyard worker --pool NAME`).",
     )
     max_runtime_seconds: int | None = Field(
         default=None,

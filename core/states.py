@@ -12,7 +12,7 @@ TERMINAL_STATUSES: tuple[JobStatus, ...] = ("succeeded", "failed", "cancelled")
 ACTIVE_STATUSES: tuple[JobStatus, ...] = ("queued", "running")
 
 # Why the training loop stops between two steps: what the recorder answers when the loop asks.
-StopReason = Literal["superseded", "cancelled", "shutdown", "timed_out"]
+StopReason = Literal["superseded", "cancelled", "shutdown", "timed_out", "preempted"]
 # Why a job ended or went back to the queue (job.reason and the state log's reason). A superseded attempt writes
 # nothing, so its reason is never stored.
 EndReason = (

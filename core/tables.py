@@ -73,6 +73,7 @@ class Job(Base):
         Index("ix_job_status", "status"),
         Index("ix_job_status_heartbeat_at", "status", "heartbeat_at"),
         Index("ix_job_sweep_id_trial", "sweep_id", "trial", unique=True),
+        Index("ix_job_pool_status", "pool", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -112,6 +113,43 @@ class Job(Base):
     sweep_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("sweep.id", ondelete="SET NULL"), default=None)
     trial: Mapped[int | None] = mapped_column(Integer, default=None)
     params: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # The queue (core.dispatch): the pool whose workers run it, its priority as a rank (0 low, 1 normal, 2 high) so
+    # SQL can order by it, when the dispatcher sent its message (None: waiting in SQL for a free slot), the worker
+    # that claimed it, and whether the dispatcher asked it to hand its worker back to a higher-priority job.
+    pool: Mapped[str] = mapped_column(String(32), default="default", server_default="default")
+    priority: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    worker_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    preempt_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class Worker(Base):
+    """A worker process as it registered (one per identity: a restart under the same identity reuses its row),
+    heartbeated while it lives; the dispatcher counts a pool's live rows as its slots."""
+
+    __tablename__ = "worker"
+    __table_args__ = (Index("ix_worker_pool_last_seen_at", "pool", "last_seen_at"),)
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pool: Mapped[str] = mapped_column(String(32))
+    device: Mapped[str] = mapped_column(String(200))  # "cpu", or the CUDA device's name
+    gpu_memory_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)  # a clean stop: no slot at once
+
+
+class Lease(Base):
+    """A named lease (the dispatcher's): one holder at a time, taken by compare-and-set; `wakes` counts the passes
+    asked for while it was held, so the holder runs again instead of missing a job committed during its pass."""
+
+    __tablename__ = "lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(64), default=None)
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    wakes: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Sweep(Base):

@@ -33,6 +33,7 @@ from service.routes import (
     plots,
     predictions,
     prometheus,
+    queue,
     sweeps,
 )
 
@@ -109,6 +110,7 @@ def create_app() -> FastAPI:
     app.include_router(plots.router, dependencies=keyed)
     app.include_router(sweeps.router, dependencies=keyed)
     app.include_router(prometheus.router)  # keyed by its own route: it needs the principal (admin only)
+    app.include_router(queue.router, dependencies=keyed)
     app.include_router(dashboard.router)
     app.include_router(docs.router)
     dashboard.mount_static(app)

@@ -18,6 +18,7 @@ from core.errors import (
     IdempotencyConflict,
     InvalidCursor,
     JobNotFound,
+    JobNotQueued,
     QuotaExceeded,
     RateLimited,
     SpecRejected,
@@ -106,6 +107,10 @@ def _on_idempotency_conflict(_: Request, exc: Exception) -> Response:
     return problem(409, "Idempotency-Key reused", str(exc), kind="idempotency-conflict")
 
 
+def _on_not_queued(_: Request, exc: Exception) -> Response:
+    return problem(409, "Job not queued", str(exc), kind="not-queued")
+
+
 def _on_quota(_: Request, exc: Exception) -> Response:
     return problem(429, "Too many active jobs", str(exc), kind="quota-exceeded", headers={"Retry-After": "30"})
 
@@ -173,6 +178,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SweepNotFound, _on_sweep_not_found)
     app.add_exception_handler(InvalidCursor, _on_bad_cursor)
     app.add_exception_handler(IdempotencyConflict, _on_idempotency_conflict)
+    app.add_exception_handler(JobNotQueued, _on_not_queued)
     app.add_exception_handler(QuotaExceeded, _on_quota)
     app.add_exception_handler(Unauthenticated, _on_unauthenticated)
     app.add_exception_handler(RateLimited, _on_rate_limited)

@@ -54,7 +54,7 @@ class JobOut(BaseModel):
     error: str | None
     reason: str | None = Field(
         description="Why it ended or was requeued: stopped_early, pruned (a sweep's trial), diverged, timed_out, "
-        "worker_lost, out_of_memory, error, cancelled, shutdown."
+        "worker_lost, out_of_memory, error, cancelled, shutdown, preempted (handed back for a high-priority job)."
     )
     restarts: int = Field(description="Times the job was started again after its worker was lost.")
     checkpoint_step: int | None = Field(description="Step of the newest complete checkpoint.")
@@ -72,6 +72,9 @@ class JobOut(BaseModel):
     model: ModelOut | None = Field(description="The trained model: null until the job has succeeded.")
     rerun_of: str | None = Field(description="The job this one reruns (POST /jobs/{id}/rerun), if it is a rerun.")
     bytes_held: int = Field(description="Bytes of artifacts (checkpoints, model files) the job keeps in the store.")
+    worker_id: str | None = Field(
+        default=None, description="The worker that claimed its latest attempt (GET /workers); null before."
+    )
 
     @classmethod
     def of(cls, job: Job, events: Sequence[JobEvent] | None = None) -> "JobOut":
@@ -98,6 +101,7 @@ class JobOut(BaseModel):
             model=ModelOut.of(job),
             rerun_of=job.rerun_of,
             bytes_held=job.bytes_held,
+            worker_id=job.worker_id,
             events=None
             if events is None
             else [

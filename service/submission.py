@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from core import repository
 from core.admission import check_spec
+from core.admission.pools import pool_problems
+from core.dispatch import dispatch
+from core.errors import SpecRejected
 from core.keys import Principal
-from core.queue import enqueue
 from core.settings import get_settings
 from core.spec import JobSpec
 from core.tables import Job
@@ -60,17 +62,22 @@ def submit(
     celery: Celery,
     rerun_of: str | None = None,
 ) -> Submitted:
-    """Admit the spec, store its queued job and enqueue it; SpecRejected, QuotaExceeded, IdempotencyConflict or
-    QueueUnavailable when it cannot be. `rerun_of` names the job a rerun repeats."""
+    """Admit the spec, store its queued job and wake the dispatcher; SpecRejected, QuotaExceeded,
+    IdempotencyConflict or QueueUnavailable when it cannot be. `rerun_of` names the job a rerun repeats."""
     settings = get_settings()
     spec = resolve_job_dataset(session, spec, principal)  # an upload: its schema checked, its sha256 pinned
+    if "pool" not in spec.model_fields_set and settings.default_pool != spec.pool:
+        spec = spec.model_copy(update={"pool": settings.default_pool})  # the deployment's own default pool
     check_spec(spec, settings)
+    devices = repository.pool_devices(session, pool=spec.pool)
+    if problems := pool_problems(spec, devices=devices, is_admin=principal.is_admin, settings=settings):
+        raise SpecRejected(problems)
     new = _new_job(spec, principal, idempotency_key, rerun_of)
     job = repository.store_job(session, new=new, max_active=settings.max_active_jobs_per_user)
     if job is None:
         return Submitted(repository.replay_job(session, new=new), replayed=True)
     try:
-        enqueue(celery, job.id)
+        dispatch(celery=celery, settings=settings)  # sends it now if its pool has a free slot; else it waits in SQL
     except BrokerError as exc:
         log.warning("broker unreachable, job %s withdrawn: %s", job.id, exc)
         repository.withdraw_job(session, job_id=job.id)

@@ -27,10 +27,11 @@ def _texts(raw: bytes) -> list[str]:
     return texts
 
 
-def jobs_with_messages(app: Celery, *, queue: str, job_ids: Iterable[str]) -> set[str]:
-    """The job ids among these that some message in the queue, or in flight, still carries."""
+def jobs_with_messages(app: Celery, *, queues: Iterable[str], job_ids: Iterable[str]) -> set[str]:
+    """The job ids among these that some message in the queues, or in flight, still carries."""
     with app.connection_for_read() as connection:
         client = connection.default_channel.client
-        raw_messages = list(client.lrange(queue, 0, -1)) + list(client.hvals(UNACKED_KEY))
+        raw_messages = [raw for queue in queues for raw in client.lrange(queue, 0, -1)]
+        raw_messages += list(client.hvals(UNACKED_KEY))
     texts = [text for raw in raw_messages for text in _texts(raw)]
     return {job_id for job_id in job_ids if any(job_id in text for text in texts)}

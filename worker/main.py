@@ -2,15 +2,16 @@
 
 import logging
 import os
-import socket
 import sys
 from typing import NoReturn
 
 from celery import Celery
 
+from core.dispatch import dispatch_quietly
 from core.logs import set_worker
-from core.queue import make_celery
+from core.queue import make_celery, queue_for
 from core.settings import get_settings
+from worker.presence import leave, register, worker_identity
 from worker.previous_life import Slot, end_previous_life, take_slot
 from worker.reconciler import Reconciler
 from worker.tasks import register_tasks
@@ -33,11 +34,16 @@ def run_worker(*, loglevel: str = "INFO") -> None:
     except OSError as exc:  # the worker still works without one; its lost jobs wait for the reconciler instead
         log.warning("no worker slot (%s): a restarted worker will not hand back its job at once", exc)
         slot, left = None, {}
-    name = f"gradyard-worker-{os.getpid()}@{socket.gethostname()}"  # Celery's --hostname below, spelled out
-    set_worker(name)
+    settings = get_settings()
+    worker_id = worker_identity(settings, slot.number if slot is not None else None)
+    if slot is not None:
+        slot.worker_id = worker_id
+    set_worker(worker_id)  # every log line a job causes names it, as GET /workers does
     app = create_worker_app(slot=slot)
+    register(settings, worker_id)  # before its previous life's job is requeued: the dispatcher counts its slot
     end_previous_life(app, left)  # before the first job: the slot's last job is not left waiting for a timeout
-    Reconciler(app, get_settings()).start()
+    Reconciler(app, settings, worker_id=worker_id).start()
+    dispatch_quietly(celery=app, settings=settings)  # its slot is new: jobs waiting in its pool are sent now
     warm_up()  # in this process, which the solo pool runs every job in: the first job finds CUDA ready
     # The solo pool runs the job in this process: torch stays imported between jobs, SIGTERM reaches the running
     # loop (it checkpoints and hands the job back), and one process owns one device.
@@ -48,15 +54,16 @@ def run_worker(*, loglevel: str = "INFO") -> None:
                 "worker",
                 f"--loglevel={loglevel}",
                 "--pool=solo",
-                f"--queues={get_settings().queue}",
+                f"--queues={queue_for(settings, settings.worker_pool)}",  # its pool's queue only
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
-                f"--hostname={name}",
+                f"--hostname=gradyard-worker-{os.getpid()}@%h",
             ]
         )
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    leave(worker_id)
     exit_now(code)
 
 

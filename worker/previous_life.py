@@ -23,7 +23,8 @@ from celery import Celery
 
 from core import repository
 from core.db import session_scope
-from core.queue import enqueue
+from core.dispatch import dispatch_quietly
+from core.settings import get_settings
 from worker.retention import job_ended
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,12 @@ class Slot:
 
     path: Path
     handle: IO[str]
+    worker_id: str | None = None  # the worker's identity (worker.presence): the same slot, the same identity
+
+    @property
+    def number(self) -> int:
+        """The slot's number on this host."""
+        return int(self.path.stem.rsplit("-", 1)[-1])
 
     def running(self, job_id: str, attempt: int) -> None:
         """Note the job this process now runs (with the OOM kill counts before it starts)."""
@@ -139,6 +146,6 @@ def end_previous_life(app: Celery, left: dict[str, Any]) -> str | None:
     log.warning("job %s was held by a worker that died (attempt %s): now %s", job_id, attempt, status)
     if status == "failed":
         job_ended(job_id)
-    if status == "queued":
-        enqueue(app, job_id)  # after the commit above, as every enqueue
+    if status == "queued":  # after the commit above: the dispatcher sends it when its pool has a free slot
+        dispatch_quietly(celery=app, settings=get_settings())
     return status

@@ -13,11 +13,13 @@ from sqlalchemy.exc import OperationalError
 
 from core import repository
 from core.db import session_scope
-from core.queue import enqueue
+from core.dispatch import dispatch_quietly
+from core.queue import enqueue, queue_for
 from core.settings import Settings
 from core.sweeps.controller import run_all
 from core.timeutil import utcnow
 from worker.broker_peek import jobs_with_messages
+from worker.presence import beat
 from worker.previous_life import LOST_EXPORT
 from worker.retention import job_ended
 
@@ -31,9 +33,10 @@ LOST_EXPORT_SECONDS = 1800.0
 class Reconciler:
     """Heals the job table against lost workers and lost messages."""
 
-    def __init__(self, app: Celery, settings: Settings) -> None:
+    def __init__(self, app: Celery, settings: Settings, *, worker_id: str | None = None) -> None:
         self.app = app
         self.settings = settings
+        self.worker_id = worker_id  # beaten on each tick, when the reconciler runs in a worker
         # After a database outage, heartbeats could not be written either: workers get one timeout to catch up.
         self._trust_heartbeats_after = time.monotonic()
 
@@ -51,10 +54,11 @@ class Reconciler:
             if status is not None:
                 log.warning("job %s lost its worker (attempt %s): now %s", job.id, job.attempt, status)
             if status == "queued":
-                enqueue(self.app, job.id)
                 requeued.append(job.id)
             elif status == "failed":
                 job_ended(job.id)  # out of restarts: its checkpoints go as any ended job's do
+        if requeued:  # after the commits above: the dispatcher sends them when their pools have free slots
+            dispatch_quietly(celery=self.app, settings=self.settings)
         return requeued
 
     def abandon_lost_exports(self, *, older_than: float = LOST_EXPORT_SECONDS) -> list[str]:
@@ -67,13 +71,14 @@ class Reconciler:
         return lost
 
     def resend_orphans(self) -> list[str]:
-        """Send again the jobs queued for longer than the grace period whose message the broker no longer has."""
+        """Send again the jobs sent longer than the grace period ago whose message the broker no longer has."""
         before = utcnow() - timedelta(seconds=self.settings.queued_grace_seconds)
         with session_scope() as session:
             waiting = repository.queued_since(session, before=before)
         if not waiting:
             return []
-        live = jobs_with_messages(self.app, queue=self.settings.queue, job_ids=[job.id for job in waiting])
+        queues = sorted({queue_for(self.settings, job.pool) for job in waiting})
+        live = jobs_with_messages(self.app, queues=queues, job_ids=[job.id for job in waiting])
         resent = []
         for job in waiting:
             if job.id in live:
@@ -82,7 +87,7 @@ class Reconciler:
                 won = repository.touch_enqueued(session, job=job)
             if won:
                 log.warning("job %s was queued with no message in the broker: sent again", job.id)
-                enqueue(self.app, job.id)
+                enqueue(self.app, job.id, queue=queue_for(self.settings, job.pool))
                 resent.append(job.id)
         return resent
 
@@ -100,13 +105,24 @@ class Reconciler:
         except Exception:  # the broker or anything else: the next pass tries again
             log.exception("reconciler pass failed")
 
+    def tick(self) -> None:
+        """The frequent part: say the worker lives, and run the dispatcher (the catch-all for a missed wake-up)."""
+        if self.worker_id is not None:
+            beat(self.worker_id)
+        dispatch_quietly(celery=self.app, settings=self.settings)
+
     def start(self) -> threading.Thread:
-        """Run passes on a timer in a daemon thread."""
+        """Run ticks and, less often, passes on a timer in a daemon thread."""
+        every = min(self.settings.worker_beat_seconds, self.settings.dispatch_interval_seconds)
 
         def loop() -> None:
+            next_pass = time.monotonic() + self.settings.reconcile_interval_seconds
             while True:
-                time.sleep(self.settings.reconcile_interval_seconds)
-                self.run_once()
+                time.sleep(every)
+                self.tick()
+                if time.monotonic() >= next_pass:
+                    self.run_once()
+                    next_pass = time.monotonic() + self.settings.reconcile_interval_seconds
 
         thread = threading.Thread(target=loop, name="reconciler", daemon=True)
         thread.start()

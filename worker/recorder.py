@@ -17,6 +17,7 @@ from core import repository
 from core.db import session_scope
 from core.errors import StaleAttempt
 from core.metrics import Point
+from core.repository.lifecycle import StopAsked
 from core.states import StopReason
 from worker.outage import through_outage
 
@@ -48,7 +49,7 @@ class SqlRecorder:
         self._write_lock = threading.Lock()
         self._buffer: list[Point] = []
         self._progress = progress  # (epoch, step) until the loop records more: where a resumed attempt starts
-        self._cancel_requested = False
+        self._asked: StopAsked = None  # cancelled by its owner, or preempted by the dispatcher
         self._superseded = False
         self._closing = threading.Event()
         # Run in a copy of this context: the writer's log lines name the job and attempt as the loop's do.
@@ -79,10 +80,12 @@ class SqlRecorder:
         """Why the loop must stop now (superseded, cancelled, shutting down, out of time), or None. No I/O."""
         if self._superseded:
             return "superseded"
-        if self._cancel_requested:
+        if self._asked == "cancelled":
             return "cancelled"
         if self._shutdown.is_set():
             return "shutdown"
+        if self._asked == "preempted":
+            return "preempted"
         if self.deadline is not None and self._clock() >= self.deadline:
             return "timed_out"
         return None
@@ -121,7 +124,7 @@ class SqlRecorder:
             epoch, step = self._progress
         try:
             with session_scope() as session:
-                self._cancel_requested = repository.record_progress(
+                self._asked = repository.record_progress(
                     session, job_id=self.job_id, attempt=self.attempt, points=points, epoch=epoch, step=step
                 )
         except StaleAttempt:

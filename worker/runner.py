@@ -41,9 +41,9 @@ class Claimed:
     sweep_id: str | None = None  # a sweep's trial: its epochs are judged by the sweep's pruner
 
 
-def _claim(job_id: str) -> Claimed | None:
+def _claim(job_id: str, worker_id: str | None) -> Claimed | None:
     with session_scope() as session:
-        attempt = repository.claim_job(session, job_id=job_id)
+        attempt = repository.claim_job(session, job_id=job_id, worker_id=worker_id)
         if attempt is None:
             return None
         job = repository.get_job(session, job_id=job_id)
@@ -91,11 +91,15 @@ def _end_stopped(claimed: Claimed, outcome: Outcome, enqueue: Callable[[str], No
     why = outcome.stopped_by
     if why == "cancelled":
         _finish(claimed, "cancelled", "cancelled", None)
-    elif why == "shutdown":
+    elif why in ("shutdown", "preempted"):
+        detail = (
+            f"the worker is shutting down; checkpoint at step {outcome.steps}"
+            if why == "shutdown"
+            else f"preempted for a high-priority job; checkpoint at step {outcome.steps}"
+        )
         with session_scope() as session:
-            detail = f"the worker is shutting down; checkpoint at step {outcome.steps}"
             handed = repository.hand_back(
-                session, job_id=claimed.job_id, attempt=claimed.attempt, reason="shutdown", detail=detail
+                session, job_id=claimed.job_id, attempt=claimed.attempt, reason=why, detail=detail
             )
         if handed:
             enqueue(claimed.job_id)
@@ -205,7 +209,7 @@ def run_job(
     `on_end` hears the job id once the job has ended or gone back to the queue, before its model is exported (a
     sweep queues its next trials without waiting for the export).
     """
-    claimed = _claim(job_id)
+    claimed = _claim(job_id, slot.worker_id if slot is not None else None)
     if claimed is None:
         log.info("job %s not claimed (already taken, ended, cancelled or missing)", job_id)
         return None

@@ -7,8 +7,9 @@ from typing import Any
 from celery import Celery
 from celery.signals import worker_shutting_down
 
+from core.dispatch import dispatch_quietly
 from core.logs import job_context
-from core.queue import TRAIN_TASK, enqueue
+from core.queue import TRAIN_TASK
 from core.settings import get_settings
 from core.sweeps.controller import after_trial
 from worker.previous_life import Slot
@@ -31,7 +32,14 @@ def register_tasks(app: Celery, *, slot: Slot | None = None) -> None:
     def train_job(job_id: str) -> None:
         """Train one job; everything it produces goes to SQL, not to a result backend."""
         with job_context(job_id):
-            run_job(job_id, shutdown=SHUTDOWN, enqueue=lambda again: enqueue(app, again), slot=slot, on_end=sweep_acts)
+            run_job(job_id, shutdown=SHUTDOWN, enqueue=lambda _: redispatch(), slot=slot, on_end=job_over)
+
+    def redispatch() -> None:
+        dispatch_quietly(celery=app, settings=get_settings())
+
+    def job_over(job_id: str) -> None:
+        redispatch()  # this worker's slot is free (or the job went back to the queue): the next job goes now
+        sweep_acts(job_id)
 
     def sweep_acts(job_id: str) -> None:
         try:  # a sweep's trial ended (or went back to the queue): its sweep acts now, not at the next reconcile

@@ -39,10 +39,13 @@ from core.repository.users import (
     revoke_key,
     set_key_admin,
 )
+from core.repository.workers import Presence, WorkerRow, list_workers, pool_devices, register_worker
 
 __all__ = [
     "KeyInfo",
     "NewJob",
+    "Presence",
+    "WorkerRow",
     "abandon_export",
     "abandon_stale_exports",
     "claim_job",
@@ -61,13 +64,16 @@ __all__ = [
     "job_events_after",
     "list_jobs",
     "list_keys",
+    "list_workers",
     "lock_user_for_submit",
     "log_event",
+    "pool_devices",
     "principal_for_key",
     "queued_since",
     "read_metrics",
     "record_checkpoint",
     "record_progress",
+    "register_worker",
     "replay_job",
     "request_cancel",
     "requeue_lost",

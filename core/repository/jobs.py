@@ -8,8 +8,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import JobNotFound
+from core.queue import DEFAULT_POOL
 from core.repository.cursors import newest_first_page
 from core.repository.events import log_event
+from core.spec import PRIORITY_RANK
 from core.states import ACTIVE_STATUSES, JobStatus
 from core.tables import Job, MetricChunk, MetricPoint
 from core.timeutil import utcnow
@@ -44,6 +46,8 @@ def create_job(
         request_hash=request_hash,
         summary={},
         created_at=utcnow(),
+        pool=spec.get("pool", DEFAULT_POOL),
+        priority=PRIORITY_RANK[spec.get("priority", "normal")],
     )
     job.enqueued_at = job.created_at
     session.add(job)

@@ -1,6 +1,6 @@
 """A job's life as a worker drives it: claim, progress, checkpoints, hand-back, end; each write fenced by attempt."""
 
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -13,14 +13,17 @@ from core.states import EndReason, JobStatus
 from core.tables import Job
 from core.timeutil import utcnow
 
+StopAsked = Literal["cancelled", "preempted"] | None  # what a job's owner or the dispatcher asks of a running job
+
 
 def _owned(job_id: str, attempt: int) -> Any:
     """The WHERE clause of a fenced write: this attempt still owns the running job."""
     return (Job.id == job_id, Job.attempt == attempt, Job.status == "running")
 
 
-def claim_job(session: Session, *, job_id: str) -> int | None:
-    """Compare-and-set a queued, uncancelled job to running; the new attempt number, or None if the claim lost."""
+def claim_job(session: Session, *, job_id: str, worker_id: str | None = None) -> int | None:
+    """Compare-and-set a queued, uncancelled job to running (on this worker); the new attempt number, or None if the
+    claim lost."""
     now = utcnow()
     # The progress goes back to where this attempt resumes, in the claim itself: a reader of job.step never takes an
     # earlier attempt's points past the checkpoint (about to be rewound) for new ones. The state log says the step.
@@ -35,6 +38,8 @@ def claim_job(session: Session, *, job_id: str) -> int | None:
             error=None,
             reason=None,
             step=func.coalesce(Job.checkpoint_step, 0),
+            worker_id=worker_id,
+            preempt_requested=False,
         )
         .returning(Job.attempt, Job.step)
     ).one_or_none()
@@ -50,24 +55,28 @@ def claim_job(session: Session, *, job_id: str) -> int | None:
     return int(attempt)
 
 
-def record_progress(session: Session, *, job_id: str, attempt: int, points: list[Point], epoch: int, step: int) -> bool:
-    """Write a batch of points, the progress, the summary and a heartbeat, fenced by attempt; True if cancel is asked.
+def record_progress(
+    session: Session, *, job_id: str, attempt: int, points: list[Point], epoch: int, step: int
+) -> StopAsked:
+    """Write a batch of points, the progress, the summary and a heartbeat, fenced by attempt; what stop is asked.
 
     Raises StaleAttempt when this attempt no longer owns the job, so a late worker cannot write over a newer one.
     """
     row = session.execute(
-        select(Job.summary, Job.cancel_requested).where(*_owned(job_id, attempt)).with_for_update()
+        select(Job.summary, Job.cancel_requested, Job.preempt_requested)
+        .where(*_owned(job_id, attempt))
+        .with_for_update()
     ).one_or_none()
     if row is None:
         raise StaleAttempt(f"job {job_id} attempt {attempt} no longer owns the job")
-    summary, cancel_requested = row
+    summary, cancel_requested, preempt_requested = row
     stored = insert_points(session, job_id=job_id, points=points)
     session.execute(
         update(Job)
         .where(*_owned(job_id, attempt))
         .values(heartbeat_at=utcnow(), epoch=epoch, step=step, summary=merge_summaries(summary or {}, stored))
     )
-    return bool(cancel_requested)
+    return "cancelled" if cancel_requested else "preempted" if preempt_requested else None
 
 
 def rewind_history(session: Session, *, job_id: str, attempt: int, step: int, epoch: int) -> None:
@@ -123,9 +132,12 @@ def finish_job(
 
 
 def hand_back(session: Session, *, job_id: str, attempt: int, reason: EndReason, detail: str) -> bool:
-    """Return a running job to the queue without counting a restart (a worker shutting down); False if not owned."""
+    """Return a running job to the queue without counting a restart (a worker shutting down, a preemption), for the
+    dispatcher to send again; False if not owned."""
     result = session.execute(
-        update(Job).where(*_owned(job_id, attempt)).values(status="queued", reason=reason, enqueued_at=utcnow())
+        update(Job)
+        .where(*_owned(job_id, attempt))
+        .values(status="queued", reason=reason, enqueued_at=utcnow(), dispatched_at=None, preempt_requested=False)
     )
     if not result.rowcount:  # type: ignore[attr-defined]
         return False

@@ -12,25 +12,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Insert, Select, delete, func, insert, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.buckets import reads_rollups
 from core.chunks import CHUNK_POINTS, Segments, downsample_segments, pack_all, unpack, unpack_rollups
 from core.metrics import Point, Series, downsample, summary_of
+from core.repository.upserts import insert_or_ignore
 from core.tables import MetricChunk, MetricPoint
 
 NO_STEP = -1  # below every step: steps count from 1, and a resumed history may start again from 0
-
-
-def _insert_ignoring_duplicates(session: Session) -> Insert:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(MetricPoint).on_conflict_do_nothing()
-    if dialect == "sqlite":
-        return sqlite.insert(MetricPoint).on_conflict_do_nothing()
-    raise NotImplementedError(f"database '{dialect}' is not supported")  # pragma: no cover
 
 
 def _rows_of(*, job_id: str, name: str, series: Series) -> list[dict[str, Any]]:
@@ -46,7 +37,7 @@ def _rows_of(*, job_id: str, name: str, series: Series) -> list[dict[str, Any]]:
 def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert tail rows of any series at once (one statement: a job's epoch write touches half a dozen series)."""
     if rows:
-        session.execute(_insert_ignoring_duplicates(session), rows)
+        session.execute(insert_or_ignore(session, MetricPoint), rows)
 
 
 def _by_name(points: Iterable[Point]) -> dict[str, Series]:

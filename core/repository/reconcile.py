@@ -56,7 +56,13 @@ def requeue_lost(session: Session, *, job: LostJob, cutoff: datetime | None) -> 
     values = (
         {"status": "failed", "reason": "worker_lost", "finished_at": utcnow()}
         if out_of_restarts
-        else {"status": "queued", "reason": "worker_lost", "restarts": job.restarts + 1, "enqueued_at": utcnow()}
+        else {
+            "status": "queued",
+            "reason": "worker_lost",
+            "restarts": job.restarts + 1,
+            "enqueued_at": utcnow(),
+            "dispatched_at": None,  # the dispatcher sends it again, when its pool has a free slot
+        }
     )
     won = session.execute(
         update(Job)
@@ -81,29 +87,31 @@ def requeue_lost(session: Session, *, job: LostJob, cutoff: datetime | None) -> 
 
 @dataclass(frozen=True)
 class WaitingJob:
-    """A queued job and when its message was last sent."""
+    """A queued job the dispatcher sent, its pool, and when its message was last sent."""
 
     id: str
     attempt: int
-    enqueued_at: datetime | None
+    dispatched_at: datetime | None
+    pool: str = "default"
 
 
 def queued_since(session: Session, *, before: datetime) -> list[WaitingJob]:
-    """Queued jobs whose message was last sent before this time, oldest first."""
+    """Queued jobs whose message was last sent before this time, oldest first (those never sent wait for the
+    dispatcher, not for the reconciler)."""
     rows = session.execute(
-        select(Job.id, Job.attempt, Job.enqueued_at)
-        .where(Job.status == "queued", Job.enqueued_at < before)
+        select(Job.id, Job.attempt, Job.dispatched_at, Job.pool)
+        .where(Job.status == "queued", Job.dispatched_at < before)
         .order_by(Job.created_at)
     )
-    return [WaitingJob(job_id, attempt, enqueued_at) for job_id, attempt, enqueued_at in rows]
+    return [WaitingJob(job_id, attempt, sent, pool) for job_id, attempt, sent, pool in rows]
 
 
 def touch_enqueued(session: Session, *, job: WaitingJob) -> bool:
-    """Mark a queued job as sent again now, if no other reconciler did since we looked (compare-and-set)."""
+    """Mark a sent job as sent again now, if no other reconciler did since we looked (compare-and-set)."""
     won = session.execute(
         update(Job)
-        .where(Job.id == job.id, Job.status == "queued", Job.enqueued_at == job.enqueued_at)
-        .values(enqueued_at=utcnow())
+        .where(Job.id == job.id, Job.status == "queued", Job.dispatched_at == job.dispatched_at)
+        .values(dispatched_at=utcnow())
     ).rowcount  # type: ignore[attr-defined]
     if won:
         log_event(

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import SweepNotFound
+from core.repository import leases
 from core.repository.events import log_event
 from core.repository.jobs import count_active_jobs, create_job, request_cancel
 from core.repository.submissions import NewJob
+from core.repository.upserts import insert_or_ignore
 from core.repository.users import lock_user_for_submit
 from core.states import ACTIVE_STATUSES, JobStatus, SweepState
 from core.tables import Job, Sweep, SweepReport
@@ -93,28 +94,13 @@ def trial_counts(session: Session, *, sweep_ids: Sequence[str]) -> dict[str, dic
 
 def take_lease(session: Session, *, sweep_id: str, holder: str, until: datetime) -> bool:
     """Become the sweep's one controller until `until`, if no other holds a live lease (compare-and-set); committed."""
-    now = utcnow()
-    won = session.execute(
-        update(Sweep)
-        .where(
-            Sweep.id == sweep_id,
-            Sweep.state == "running",
-            or_(Sweep.lease_until.is_(None), Sweep.lease_until < now, Sweep.lease_holder == holder),
-        )
-        .values(lease_holder=holder, lease_until=until)
-    )
-    session.commit()
-    return bool(won.rowcount)  # type: ignore[attr-defined]
+    lease = leases.LeaseColumns(Sweep.lease_holder, Sweep.lease_until)
+    return leases.take(session, lease, (Sweep.id == sweep_id, Sweep.state == "running"), holder=holder, until=until)
 
 
 def release_lease(session: Session, *, sweep_id: str, holder: str) -> None:
     """Give the lease back (only this holder's), so the next pass need not wait for it to run out; committed."""
-    session.execute(
-        update(Sweep)
-        .where(Sweep.id == sweep_id, Sweep.lease_holder == holder)
-        .values(lease_holder=None, lease_until=None)
-    )
-    session.commit()
+    leases.release(session, leases.LeaseColumns(Sweep.lease_holder, Sweep.lease_until), (Sweep.id == sweep_id,), holder)
 
 
 def add_trial(
@@ -191,9 +177,7 @@ def sweep_of_job(session: Session, *, job_id: str) -> str | None:
 def report_and_read(session: Session, *, job_id: str, sweep_id: str, epoch: int, value: float | None) -> list[Row]:
     """Store a trial's objective at an epoch's end (the first report of an epoch stays) and read every report and
     state of the sweep's trials: the pruner's whole input, in one transaction."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert(SweepReport) if dialect == "postgresql" else sqlite.insert(SweepReport)
-    session.execute(insert.values(job_id=job_id, epoch=epoch, value=value).on_conflict_do_nothing())
+    session.execute(insert_or_ignore(session, SweepReport).values(job_id=job_id, epoch=epoch, value=value))
     rows = sweep_reports(session, sweep_id=sweep_id)
     session.commit()
     return rows

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from core import repository
 from core.admission import check_spec
 from core.db import session_scope
+from core.dispatch import dispatch_quietly
 from core.errors import SpecRejected
-from core.queue import enqueue
 from core.repository import sweeps as sweeps_sql
 from core.settings import Settings
 from core.states import ACTIVE_STATUSES, SweepState
@@ -138,8 +138,7 @@ def _launch(
         session.refresh(sweep)
         past.append(PastTrial(number, params, "active", None))
         if error is None:
-            enqueue(celery, job.id)  # a lost message is sent again by the reconciler, as for any job
-            sent += 1
+            sent += 1  # stored queued: the dispatcher sends it (run_pass wakes it once the lease is given back)
     return sent
 
 
@@ -170,6 +169,7 @@ def run_pass(sweep_id: str, *, celery: Celery, settings: Settings) -> int | None
         finally:
             session.rollback()  # every write above committed itself; a failed one must not block the release
             sweeps_sql.release_lease(session, sweep_id=sweep_id, holder=holder)
+            dispatch_quietly(celery=celery, settings=settings)
 
 
 def after_trial(job_id: str, *, celery: Celery, settings: Settings) -> None:

@@ -212,7 +212,7 @@ main() {
     merge_compose_files
     phase "build api image"; quietly build-api compose build migrate api
     phase "build flower image"; quietly build-flower compose build flower
-    phase "build worker image"; quietly build-worker compose build worker-cpu
+    phase "build worker image"; quietly build-worker compose build worker-cpu worker-cpu-pool
     phase "build prometheus image"; quietly build-prometheus compose build prometheus
     report_images
     phase "start stack"; start_stack

@@ -191,8 +191,21 @@ def check_flower_sees_the_worker(stack: Stack) -> None:
     expect(status == 401, f"Flower without credentials answered {status}, not 401")
     status, workers = stack.request(stack.flower + "/api/workers?refresh=1", auth=stack.flower_auth)
     expect(status == 200, f"Flower /api/workers: {status} {workers}")
-    names = sorted(workers)
-    expect(len(names) == 1 and names[0].startswith("gradyard-worker-"), f"Flower lists workers {names}")
+    names = sorted(workers)  # the gpu pool's worker (worker-cpu here) and the cpu pool's
+    expect(len(names) == 2 and all(n.startswith("gradyard-worker-") for n in names), f"Flower lists workers {names}")
+
+
+def check_pools_route_jobs(stack: Stack) -> None:
+    # A job that names no pool runs in `gpu` (GRADYARD_DEFAULT_POOL); one that names `cpu` on the cpu pool's worker.
+    workers = {w["pool"]: w for w in stack.get("/workers")["items"] if w["live"]}
+    expect(set(workers) == {"gpu", "cpu"}, f"live workers by pool: {sorted(workers)}")
+    small = THERMOMETER | {"epochs": 50}
+    jobs = {pool: stack.submit(small if pool == "gpu" else small | {"pool": pool}) for pool in ("gpu", "cpu")}
+    for pool, job_id in jobs.items():
+        job = stack.wait(job_id, TERMINAL, timeout=300)
+        expect(job["status"] == "succeeded", f"the {pool} job ended {job['status']}: {job.get('error')}")
+        expect(job["spec"]["pool"] == pool, f"the {pool} job's pool is {job['spec']['pool']}")
+        expect(job["worker_id"] == workers[pool]["id"], f"the {pool} job ran on {job['worker_id']}")
 
 
 ALERTS = {"GradyardOldestQueuedJobTooOld", "GradyardNoWorkerIsTakingJobs", "GradyardRunningJobLostItsWorker"}
@@ -307,8 +320,9 @@ def main() -> int:
         ("redis keeps an append-only file", lambda: check_redis_appends(stack)),
         ("first job: thermometer trains to the optimum", lambda: check_thermometer_trains(stack)),
         ("backup: pg_dump of the database holds the job", lambda: check_database_backup(stack)),
-        ("flower lists the worker, behind a password it insists on", lambda: check_flower_sees_the_worker(stack)),
+        ("flower lists the workers, behind a password it insists on", lambda: check_flower_sees_the_worker(stack)),
         ("prometheus scrapes the API: target up, gradyard_jobs seen", lambda: check_prometheus_scrapes_the_api(stack)),
+        ("pools: a job to each of gpu and cpu runs on that pool's worker", lambda: check_pools_route_jobs(stack)),
         ("kill: the worker is killed mid-job, history intact", kill.kill_mid_job),
         ("kill: the restarted worker resumes the job, which succeeds", kill.resumes_from_checkpoint),
         ("kill: resumed from the checkpoint, one point per (name, step)", kill.one_point_per_epoch),

@@ -172,7 +172,9 @@ def test_a_redis_that_lost_its_data_is_healed(cluster: Cluster) -> None:
     jobs = [cluster.wait(job_id) for job_id in [running, *queued]]
     note_recovery("Redis restarted empty: queued jobs done", time.monotonic() - lost)
     assert [(job["status"], job["attempt"]) for job in jobs] == [("succeeded", 1)] * 4
-    assert all(("queued", 0, "message_lost") in statuses(job) for job in jobs[1:])
+    # The queued jobs waited in SQL while their pool's one slot was busy (core.dispatch): the broker held no message
+    # of theirs to lose. A lost message of a job already sent is resent by the reconciler (tests/core/test_dispatch.py).
+    assert not any(("queued", 0, "message_lost") in statuses(job) for job in jobs[1:])
     assert_one_point_per_step(cluster, running, JOB["epochs"])
 
 

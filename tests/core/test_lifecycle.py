@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from core import repository
 from core.errors import StaleAttempt
 from core.metrics import Point
+from core.repository.dispatch import mark_dispatched
 from core.tables import Job
 from core.timeutil import utcnow
 
@@ -103,6 +104,8 @@ def test_checkpoint_records_and_rewinds_are_fenced(session: Session) -> None:
 def test_resending_an_orphan_is_a_compare_and_set(session: Session) -> None:
     job = repository.create_job(session, name="j", spec=SPEC, idempotency_key=None, request_hash=None)
     session.commit()
+    assert repository.queued_since(session, before=utcnow() + timedelta(seconds=1)) == []  # the dispatcher's
+    assert mark_dispatched(session, job_id=job.id) is not None
     [waiting] = repository.queued_since(session, before=utcnow() + timedelta(seconds=1))
     assert waiting.id == job.id
     assert repository.touch_enqueued(session, job=waiting)

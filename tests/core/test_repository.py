@@ -106,7 +106,7 @@ def test_cancel_of_a_running_job_sets_the_flag_the_worker_reads(session: Session
     job = repository.request_cancel(session, job_id=job_id)
     session.commit()
     assert (job.status, job.cancel_requested) == ("running", True)
-    assert repository.record_progress(session, job_id=job_id, attempt=1, points=[], epoch=0, step=0) is True
+    assert repository.record_progress(session, job_id=job_id, attempt=1, points=[], epoch=0, step=0) == "cancelled"
 
 
 def test_non_finite_values_are_stored(session: Session) -> None:

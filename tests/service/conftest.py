@@ -16,6 +16,7 @@ from core.settings import get_settings
 from core.store import get_store
 from core.tables import Job
 from service.app import create_app
+from tests.pools import simulate_workers
 
 
 def key_for(user: str, *, admin: bool = False) -> str:
@@ -33,6 +34,7 @@ def app(configured: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     get_store.cache_clear()
     application = create_app()
     with TestClient(application):  # runs the lifespan once
+        simulate_workers()  # the default pool has free slots: a submit is sent at once
         yield application
     get_store.cache_clear()
 

@@ -18,6 +18,7 @@ from core.spec import JobSpec
 from core.tables import Job
 from service.deps import get_celery
 from service.submission import QueueUnavailable, submit
+from tests.pools import simulate_workers
 
 SPEC = JobSpec.model_validate({"dataset": "thermometer", "model": "linear", "loss": "mse", "optimizer": "sgd"})
 
@@ -32,8 +33,9 @@ class DownBroker(Celery):
 
 @pytest.fixture
 def session(configured: str) -> Iterator[Session]:
-    """A session on the test database."""
+    """A session on the test database, whose default pool has free slots."""
     with session_scope() as session:
+        simulate_workers()
         yield session
 
 

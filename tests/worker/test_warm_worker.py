@@ -54,7 +54,7 @@ def test_the_worker_warms_up_before_it_takes_jobs(monkeypatch: pytest.MonkeyPatc
             calls.append("worker_main " + " ".join(a for a in argv if a.startswith("--pool")))
 
     class Reconciler:
-        def __init__(self, *_: Any) -> None:
+        def __init__(self, *_: Any, **__: Any) -> None:
             pass
 
         def start(self) -> None:
@@ -72,10 +72,22 @@ def test_the_worker_warms_up_before_it_takes_jobs(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(worker.main, "take_slot", take_slot)
     monkeypatch.setattr(worker.main, "end_previous_life", lambda *_: calls.append("previous life"))
+    monkeypatch.setattr(worker.main, "register", lambda *_: calls.append("register"))
+    monkeypatch.setattr(worker.main, "dispatch_quietly", lambda **_: calls.append("dispatch"))
+    monkeypatch.setattr(worker.main, "leave", lambda *_: calls.append("leave"))
     worker.main.run_worker()
-    # The slot's last job is dealt with before anything else; the solo pool runs every job in this process, so what
-    # warm_up readied here is what the jobs find.
-    assert calls == ["slot", "previous life", "reconciler", "warm_up", "worker_main --pool=solo"]
+    # The worker registers its slot in its pool, then deals with the slot's last job before anything else; the solo
+    # pool runs every job in this process, so what warm_up readied here is what the jobs find; it says when it stops.
+    assert calls == [
+        "slot",
+        "register",
+        "previous life",
+        "reconciler",
+        "dispatch",
+        "warm_up",
+        "worker_main --pool=solo",
+        "leave",
+    ]
 
 
 @pytest.mark.gpu
