@@ -1,8 +1,9 @@
 """What operators watch, read from the job rows at scrape time: one snapshot per scrape, the same from every API
 process (each reads the same SQL), bounded by aggregates (one row per label set, never a row per job).
 
-Every query groups by POOL_COLUMNS as well: empty today; issue 17 adds `job.pool`, and then `(Job.pool,)` here (and
-"pool" in POOL_LABELS) gives every job and queue metric a pool label without touching the queries.
+Every query groups by POOL_COLUMNS as well, so every job and queue metric has a `pool` label. A pool that a worker
+has joined shows a queue depth, an oldest wait and a heartbeat age of 0 when it has nothing queued or running, so an
+alert on it sees an empty pool rather than no series.
 """
 
 from dataclasses import dataclass, field
@@ -13,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.repository.endings import Endings, Labels, SettledEndings
-from core.tables import Job, JobEvent, MetricChunk, MetricPoint
+from core.tables import Job, JobEvent, MetricChunk, MetricPoint, Worker
 
-POOL_COLUMNS: tuple[Any, ...] = ()
-POOL_LABELS: tuple[str, ...] = ()
+POOL_COLUMNS: tuple[Any, ...] = (Job.pool,)
+POOL_LABELS: tuple[str, ...] = ("pool",)
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Snapshot:
     endings: Endings = field(default_factory=Endings)
     requeues: dict[Labels, int] = field(default_factory=dict)  # (reason,)
     stale_heartbeat_seconds: dict[Labels, float] = field(default_factory=dict)  # (*pool,)
+    live_workers: dict[Labels, int] = field(default_factory=dict)  # (pool,)
     points_stored: int = 0
 
 
@@ -43,9 +45,6 @@ def _queue(session: Session, snapshot: Snapshot, now: datetime) -> None:
         pool = tuple(str(value) for value in row[: len(POOL_COLUMNS)])
         snapshot.queue_depth[pool] = int(row[-2])
         snapshot.oldest_queued_seconds[pool] = _age(now, row[-1])
-    # With no pools, one series that says 0 rather than none: an alert on it then sees an empty queue.
-    if not POOL_COLUMNS and not snapshot.queue_depth:
-        snapshot.queue_depth[()], snapshot.oldest_queued_seconds[()] = 0, 0.0
 
 
 def _running(session: Session, snapshot: Snapshot, now: datetime) -> None:
@@ -54,8 +53,20 @@ def _running(session: Session, snapshot: Snapshot, now: datetime) -> None:
     )
     for row in rows:
         snapshot.stale_heartbeat_seconds[tuple(str(v) for v in row[:-1])] = _age(now, row[-1])
-    if not POOL_COLUMNS and not snapshot.stale_heartbeat_seconds:
-        snapshot.stale_heartbeat_seconds[()] = 0.0
+
+
+def _workers(session: Session, snapshot: Snapshot, *, alive_after: datetime, default_pool: str) -> None:
+    """Live workers by pool (every pool a worker ever joined, and the default pool, listed: 0 when none lives), and
+    a 0 for the queue and heartbeat gauges of each such pool with nothing queued or running."""
+    pools = {str(pool) for pool in session.scalars(select(Worker.pool).distinct())} | {default_pool}
+    snapshot.live_workers = dict.fromkeys(((pool,) for pool in pools), 0)
+    alive = select(Worker.pool, func.count()).where(Worker.left_at.is_(None), Worker.last_seen_at >= alive_after)
+    for pool, count in session.execute(alive.group_by(Worker.pool)):
+        snapshot.live_workers[(str(pool),)] = int(count)
+    for labels in snapshot.live_workers:
+        snapshot.queue_depth.setdefault(labels, 0)
+        snapshot.oldest_queued_seconds.setdefault(labels, 0.0)
+        snapshot.stale_heartbeat_seconds.setdefault(labels, 0.0)
 
 
 def _counts(session: Session, snapshot: Snapshot) -> None:
@@ -71,12 +82,16 @@ def _counts(session: Session, snapshot: Snapshot) -> None:
     snapshot.points_stored = int(hot) + int(packed)
 
 
-def read_snapshot(session: Session, *, now: datetime, settled: SettledEndings) -> Snapshot:
-    """Jobs by status, the queue, the wait and run time histograms, endings, requeues and stored points, from SQL;
-    `settled` keeps the endings of long-ended jobs between scrapes, so a scrape reads only the recent ones."""
+def read_snapshot(
+    session: Session, *, now: datetime, settled: SettledEndings, alive_after: datetime, default_pool: str
+) -> Snapshot:
+    """Jobs by status, the queue, the wait and run time histograms, endings, requeues, live workers and stored
+    points, from SQL; `settled` keeps the endings of long-ended jobs between scrapes, so a scrape reads only the
+    recent ones; a worker is live when seen after `alive_after`."""
     snapshot = Snapshot()
     _counts(session, snapshot)
     _queue(session, snapshot, now)
     _running(session, snapshot, now)
+    _workers(session, snapshot, alive_after=alive_after, default_pool=default_pool)
     snapshot.endings = settled.read(session, now=now, pool_columns=POOL_COLUMNS)
     return snapshot

@@ -208,7 +208,12 @@ def check_pools_route_jobs(stack: Stack) -> None:
         expect(job["worker_id"] == workers[pool]["id"], f"the {pool} job ran on {job['worker_id']}")
 
 
-ALERTS = {"GradyardOldestQueuedJobTooOld", "GradyardNoWorkerIsTakingJobs", "GradyardRunningJobLostItsWorker"}
+ALERTS = {
+    "GradyardOldestQueuedJobTooOld",
+    "GradyardNoWorkerIsTakingJobs",
+    "GradyardRunningJobLostItsWorker",
+    "GradyardPoolHasNoWorker",
+}
 
 
 def check_prometheus_scrapes_the_api(stack: Stack) -> None:

@@ -1,6 +1,7 @@
 """GET /metrics: Prometheus' text format, for an admin key: this process's HTTP numbers, and the domain's from SQL."""
 
 import time
+from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
 
@@ -55,6 +56,12 @@ def domain_families(snapshot: Snapshot, *, heartbeat_timeout: float) -> list[Fam
             pool,
         ).add_all(snapshot.stale_heartbeat_seconds),
         timeout,
+        Family(
+            "gradyard_workers",
+            "Live workers by pool (seen within GRADYARD_WORKER_TIMEOUT_SECONDS, not stopped); 0: the pool has none.",
+            "gauge",
+            ("pool",),
+        ).add_all({k: float(v) for k, v in snapshot.live_workers.items()}),
         _histograms(
             Family(
                 "gradyard_job_queue_wait_seconds",
@@ -104,8 +111,15 @@ def read_prometheus_metrics(request: Request, session: SessionDep, principal: Pr
     if not principal.is_admin:
         return problem(403, "Forbidden", NOT_ADMIN, kind="forbidden")
     began = time.perf_counter()
-    snapshot = read_snapshot(session, now=utcnow(), settled=request.app.state.settled_endings)
-    families = domain_families(snapshot, heartbeat_timeout=get_settings().heartbeat_timeout_seconds)
+    settings, now = get_settings(), utcnow()
+    snapshot = read_snapshot(
+        session,
+        now=now,
+        settled=request.app.state.settled_endings,
+        alive_after=now - timedelta(seconds=settings.worker_timeout_seconds),
+        default_pool=settings.default_pool,
+    )
+    families = domain_families(snapshot, heartbeat_timeout=settings.heartbeat_timeout_seconds)
     took = Family("gradyard_metrics_collect_seconds", "Seconds this scrape's database reads took.", "gauge")
     took.add((), time.perf_counter() - began)
     stats: HttpStats = request.app.state.http_stats

@@ -86,7 +86,7 @@ def test_a_job_moves_the_metrics_and_names_itself_in_every_log_line(stack: Stack
     run = "gradyard_job_duration_seconds"
     count = run + "_count"
     assert (
-        value(after, run, count, status="succeeded")
+        value(after, run, count, status="succeeded", pool="default")
         == before[run].samples.get((count, (("status", "succeeded"),)), 0) + 1
     )
     assert value(after, "gradyard_metric_points_stored") >= value(before, "gradyard_metric_points_stored") + 200
@@ -125,10 +125,10 @@ def test_a_killed_worker_shows_as_gone_within_one_heartbeat_timeout(stack: Stack
     killed = time.monotonic()
     while True:
         families = _scrape(stack)
-        age = value(families, "gradyard_oldest_heartbeat_seconds")
+        age = value(families, "gradyard_oldest_heartbeat_seconds", pool="default")
         if age > value(families, "gradyard_heartbeat_timeout_seconds"):
             break
         assert time.monotonic() - killed < HEARTBEAT_TIMEOUT + 5, f"heartbeat only {age}s old"
         time.sleep(0.25)
     assert time.monotonic() - killed <= HEARTBEAT_TIMEOUT + 2  # one timeout, plus a scrape's and a flush's time
-    assert value(families, "gradyard_jobs", status="running") == 1
+    assert value(families, "gradyard_jobs", status="running", pool="default") == 1

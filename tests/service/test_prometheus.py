@@ -9,6 +9,7 @@ from core.db import session_scope
 from core.tables import Job, JobEvent, MetricPoint
 from core.timeutil import utcnow
 from service.app import create_app
+from tests.pools import SLOTS, simulate_workers
 from tests.prom_text import bucket, parse, value
 from tests.service.conftest import client_with_key, key_for
 
@@ -55,12 +56,20 @@ def test_metrics_need_an_admin_key(app: FastAPI) -> None:
 
 def test_an_empty_service_says_zero(app: FastAPI) -> None:
     families = parse(client_with_key(app, key_for("root", admin=True)).get("/metrics").text)
-    assert value(families, "gradyard_queue_depth") == 0
-    assert value(families, "gradyard_oldest_queued_seconds") == 0
-    assert value(families, "gradyard_oldest_heartbeat_seconds") == 0
+    assert value(families, "gradyard_queue_depth", pool="default") == 0
+    assert value(families, "gradyard_oldest_queued_seconds", pool="default") == 0
+    assert value(families, "gradyard_oldest_heartbeat_seconds", pool="default") == 0
     assert value(families, "gradyard_metric_points_stored") == 0
     assert value(families, "gradyard_heartbeat_timeout_seconds") == 30
     assert families["gradyard_jobs"].samples == {}
+    assert value(families, "gradyard_workers", pool="default") == SLOTS  # the fixture's simulated workers
+
+
+def test_a_pool_a_worker_joined_is_listed_with_its_live_workers(app: FastAPI) -> None:
+    simulate_workers(2, pool="a100", device="NVIDIA A100")
+    families = parse(client_with_key(app, key_for("root", admin=True)).get("/metrics").text)
+    assert value(families, "gradyard_workers", pool="a100") == 2
+    assert value(families, "gradyard_queue_depth", pool="a100") == 0  # a pool with nothing queued still says so
 
 
 def test_job_metrics_are_read_from_the_rows(app: FastAPI) -> None:
@@ -86,24 +95,36 @@ def test_job_metrics_are_read_from_the_rows(app: FastAPI) -> None:
         "failed": 1,
         "cancelled": 1,
     }
-    assert value(families, "gradyard_queue_depth") == 2
-    assert 120 <= value(families, "gradyard_oldest_queued_seconds") < 130
-    assert 40 <= value(families, "gradyard_oldest_heartbeat_seconds") < 50
+    assert value(families, "gradyard_queue_depth", pool="default") == 2
+    assert 120 <= value(families, "gradyard_oldest_queued_seconds", pool="default") < 130
+    assert 40 <= value(families, "gradyard_oldest_heartbeat_seconds", pool="default") < 50
     # Queue wait: every ended job that ran (2, 20, 700 s).
     wait = "gradyard_job_queue_wait_seconds"
-    assert [bucket(families, wait, le) for le in ("1", "5", "30", "600", "1800", "+Inf")] == [0, 1, 2, 2, 3, 3]
-    assert value(families, wait, wait + "_sum") == 722
+    assert [bucket(families, wait, le, pool="default") for le in ("1", "5", "30", "600", "1800", "+Inf")] == [
+        0,
+        1,
+        2,
+        2,
+        3,
+        3,
+    ]
+    assert value(families, wait, wait + "_sum", pool="default") == 722
     # Run time by outcome: succeeded 50 s and 4000 s, failed 10 s; the cancelled job never ran.
     run = "gradyard_job_duration_seconds"
-    assert [bucket(families, run, le, status="succeeded") for le in ("30", "60", "3600", "7200")] == [0, 1, 1, 2]
-    assert bucket(families, run, "15", status="failed") == 1
-    assert value(families, run, run + "_sum", status="succeeded") == 4050
+    assert [bucket(families, run, le, status="succeeded", pool="default") for le in ("30", "60", "3600", "7200")] == [
+        0,
+        1,
+        1,
+        2,
+    ]
+    assert bucket(families, run, "15", status="failed", pool="default") == 1
+    assert value(families, run, run + "_sum", status="succeeded", pool="default") == 4050
     assert ("gradyard_job_duration_seconds_count", (("status", "cancelled"),)) not in families[run].samples
     finished = "gradyard_jobs_finished_total"
-    assert value(families, finished, status="succeeded", reason="none") == 1
-    assert value(families, finished, status="succeeded", reason="stopped_early") == 1
-    assert value(families, finished, status="failed", reason="diverged") == 1
-    assert value(families, finished, status="cancelled", reason="cancelled") == 1
+    assert value(families, finished, status="succeeded", reason="none", pool="default") == 1
+    assert value(families, finished, status="succeeded", reason="stopped_early", pool="default") == 1
+    assert value(families, finished, status="failed", reason="diverged", pool="default") == 1
+    assert value(families, finished, status="cancelled", reason="cancelled", pool="default") == 1
     assert value(families, "gradyard_job_requeues_total", reason="worker_lost") == 2
     assert value(families, "gradyard_job_requeues_total", reason="shutdown") == 1
     assert value(families, "gradyard_metric_points_stored") == 3
@@ -135,7 +156,7 @@ def test_settled_endings_are_counted_once_and_agree_with_a_fresh_process(app: Fa
     second = parse(client.get("/metrics").text)
     fresh = parse(client_with_key(create_app(), key_for("ops", admin=True)).get("/metrics").text)
     run = "gradyard_job_duration_seconds"
-    assert value(first, run, run + "_count", status="succeeded") == 1
-    assert value(second, run, run + "_count", status="succeeded") == 2
+    assert value(first, run, run + "_count", status="succeeded", pool="default") == 1
+    assert value(second, run, run + "_count", status="succeeded", pool="default") == 2
     for name in (run, "gradyard_job_queue_wait_seconds", "gradyard_jobs_finished_total"):
         assert second[name].samples == fresh[name].samples
