@@ -102,6 +102,10 @@ def one_latency(stack: Stack) -> dict[str, float]:
         job = stack.job(job_id)
     if job["status"] != "succeeded":
         raise RuntimeError(f"job {job_id} ended {job['status']}: {job['error']}")
+    # The worker exports the model after the job's end (status succeeded, model exporting): it is idle only after.
+    while job["model"]["status"] == "exporting":
+        time.sleep(0.02)
+        job = stack.job(job_id)
     at = {event["status"]: parse_time(event["at"]) for event in job["events"] if event["attempt"] <= 1}
     return {
         "post_s": posted - sent,
