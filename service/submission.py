@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from core import repository
 from core.admission import check_spec
-from core.admission.pools import pool_problems
+from core.admission.pools import in_default_pool, pool_problems
 from core.dispatch import dispatch
 from core.errors import SpecRejected
 from core.keys import Principal
@@ -66,8 +66,7 @@ def submit(
     IdempotencyConflict or QueueUnavailable when it cannot be. `rerun_of` names the job a rerun repeats."""
     settings = get_settings()
     spec = resolve_job_dataset(session, spec, principal)  # an upload: its schema checked, its sha256 pinned
-    if "pool" not in spec.model_fields_set and settings.default_pool != spec.pool:
-        spec = spec.model_copy(update={"pool": settings.default_pool})  # the deployment's own default pool
+    spec = in_default_pool(spec, settings)
     check_spec(spec, settings)
     devices = repository.pool_devices(session, pool=spec.pool)
     if problems := pool_problems(spec, devices=devices, is_admin=principal.is_admin, settings=settings):

@@ -6,6 +6,13 @@ from core.settings import Settings
 from core.spec import JobSpec
 
 
+def in_default_pool(spec: JobSpec, settings: Settings) -> JobSpec:
+    """The spec in the deployment's default pool (GRADYARD_DEFAULT_POOL) when it names none itself."""
+    if "pool" in spec.model_fields_set or spec.pool == settings.default_pool:
+        return spec
+    return spec.model_copy(update={"pool": settings.default_pool})
+
+
 def pool_problems(spec: JobSpec, *, devices: list[str], is_admin: bool, settings: Settings) -> list[SpecProblem]:
     """Why the spec cannot queue in its pool, given the devices of the workers that joined it ([]: none yet, so
     nothing is known against it)."""

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from core import repository
 from core.admission import check_spec
+from core.admission.pools import in_default_pool
 from core.db import session_scope
 from core.dispatch import dispatch_quietly
 from core.errors import SpecRejected
@@ -101,7 +102,7 @@ def _new_job(
     name = f"{sweep.name} #{number}"
     error = None
     try:
-        job_spec = trial_spec(spec, params)
+        job_spec = in_default_pool(trial_spec(spec, params), settings)  # a trial queues where any job would
         check_spec(job_spec, settings)
     except (ValidationError, SpecRejected) as exc:
         job_spec, error = spec.base, f"the sampled values make no valid job spec: {exc}"
