@@ -3,6 +3,7 @@ the reconciler's thread, and says so when it stops cleanly, so the dispatcher co
 
 import logging
 import socket
+from collections.abc import Callable
 
 import torch
 from sqlalchemy.exc import OperationalError
@@ -38,19 +39,20 @@ def register(settings: Settings, worker_id: str) -> None:
     log.info("worker %s joined pool %s (%s)", worker_id, settings.worker_pool, device)
 
 
-def beat(worker_id: str) -> None:
-    """Say this worker lives (a database outage is logged: the worker just looks silent meanwhile)."""
+def _tell(note: Callable[..., None], worker_id: str, failed: str) -> None:
+    """Write one note about this worker; a database outage is logged (the worker just looks silent meanwhile)."""
     try:
         with session_scope() as session:
-            workers.beat(session, worker_id=worker_id)
+            note(session, worker_id=worker_id)
     except OperationalError as exc:
-        log.warning("worker %s: cannot heartbeat: %s", worker_id, exc.orig)
+        log.warning("worker %s: cannot %s: %s", worker_id, failed, exc.orig)
+
+
+def beat(worker_id: str) -> None:
+    """Say this worker lives."""
+    _tell(workers.beat, worker_id, "heartbeat")
 
 
 def leave(worker_id: str) -> None:
     """Say this worker stops: its slot goes at once."""
-    try:
-        with session_scope() as session:
-            workers.leave(session, worker_id=worker_id)
-    except OperationalError as exc:
-        log.warning("worker %s: cannot note its stop: %s", worker_id, exc.orig)
+    _tell(workers.leave, worker_id, "note its stop")
