@@ -83,10 +83,13 @@ def start_process(argv: list[str], env: dict[str, str], log: Path) -> subprocess
         )
 
 
-def create_key(env: dict[str, str], user: str) -> str:
-    """A new API key, made the way an operator makes one: `gradyard keys create --user USER`."""
+def create_key(env: dict[str, str], user: str, *, admin: bool = False) -> str:
+    """A new API key, made the way an operator makes one: `gradyard keys create --user USER [--admin]`."""
     made = subprocess.run(
-        [sys.executable, "-m", "cli", "keys", "create", "--user", user], env=env, capture_output=True, check=True
+        [sys.executable, "-m", "cli", "keys", "create", "--user", user, *(["--admin"] if admin else [])],
+        env=env,
+        capture_output=True,
+        check=True,
     )
     return made.stdout.decode().strip()
 

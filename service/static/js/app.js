@@ -1,5 +1,5 @@
 // The dashboard's router: #/ jobs, #/jobs/<id> one job, #/compare?jobs=..&metric=.., #/submit?dataset=..,
-// #/datasets, #/datasets/<id> one dataset, #/sweeps, #/sweeps/<id> one sweep.
+// #/datasets, #/datasets/<id> one dataset, #/sweeps, #/sweeps/<id> one sweep, #/queue, #/workers.
 import { DATASET_ID, JOB_ID, SWEEP_ID, getKey, setKey } from "./api.js";
 import { el } from "./dom.js";
 import * as compareView from "./views/compare.js";
@@ -7,6 +7,7 @@ import * as datasetView from "./views/dataset.js";
 import * as datasetsView from "./views/datasets.js";
 import * as jobView from "./views/job.js";
 import * as jobsView from "./views/jobs.js";
+import * as queueView from "./views/queue.js";
 import * as submitView from "./views/submit.js";
 import * as sweepView from "./views/sweep.js";
 import * as sweepsView from "./views/sweeps.js";
@@ -47,6 +48,8 @@ function route() {
     if (id === null) return { name: "sweeps", render: (root) => root.append(el("p", { class: "problem" }, "That link does not name a sweep.")) };
     return { name: "sweeps", render: (root) => sweepView.render(root, id) };
   }
+  if (path === "/queue") return { name: "queue", render: (root) => queueView.renderQueue(root) };
+  if (path === "/workers") return { name: "workers", render: (root) => queueView.renderWorkers(root) };
   if (path === "/sweeps") return { name: "sweeps", render: (root) => sweepsView.render(root) };
   if (path === "/datasets") return { name: "datasets", render: (root) => datasetsView.render(root) };
   if (path === "/compare") return { name: "compare", render: (root) => compareView.render(root, params) };
