@@ -135,6 +135,9 @@ class Worker(Base):
     pool: Mapped[str] = mapped_column(String(32))
     device: Mapped[str] = mapped_column(String(200))  # "cpu", or the CUDA device's name
     gpu_memory_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The GPU as NVML saw it at the last heartbeat (null on a CPU worker): busy share of the last sample period, 0-1.
+    gpu_utilization: Mapped[float | None] = mapped_column(Float, default=None)
+    gpu_memory_used_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     left_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)  # a clean stop: no slot at once

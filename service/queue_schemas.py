@@ -56,6 +56,8 @@ class WorkerOut(BaseModel):
     pool: str
     device: str = Field(description='"cpu", or the CUDA device\'s name.')
     gpu_memory_bytes: int | None
+    gpu_utilization: float | None = Field(description="The GPU busy share (0 to 1) at the last heartbeat; null on CPU.")
+    gpu_memory_used_bytes: int | None = Field(description="GPU memory in use at the last heartbeat; null on CPU.")
     running_job_id: str | None
     live: bool = Field(description="Seen within GRADYARD_WORKER_TIMEOUT_SECONDS and not stopped.")
     started_at: datetime
@@ -71,6 +73,8 @@ class WorkerOut(BaseModel):
             pool=w.pool,
             device=w.device,
             gpu_memory_bytes=w.gpu_memory_bytes,
+            gpu_utilization=w.gpu_utilization,
+            gpu_memory_used_bytes=w.gpu_memory_used_bytes,
             running_job_id=row.running_job_id,
             live=row.live,
             started_at=w.started_at,

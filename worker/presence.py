@@ -1,10 +1,13 @@
 """A worker's row in SQL: it registers under its identity with its pool and device, says it lives on each tick of
 the reconciler's thread, and says so when it stops cleanly, so the dispatcher counts its slot only while it lives."""
 
+import functools
 import logging
 import socket
 from collections.abc import Callable
+from typing import Any
 
+import pynvml
 import torch
 from sqlalchemy.exc import OperationalError
 
@@ -39,18 +42,50 @@ def register(settings: Settings, worker_id: str) -> None:
     log.info("worker %s joined pool %s (%s)", worker_id, settings.worker_pool, device)
 
 
-def _tell(note: Callable[..., None], worker_id: str, failed: str) -> None:
+def _tell(note: Callable[..., None], worker_id: str, failed: str, **extra: object) -> None:
     """Write one note about this worker; a database outage is logged (the worker just looks silent meanwhile)."""
     try:
         with session_scope() as session:
-            note(session, worker_id=worker_id)
+            note(session, worker_id=worker_id, **extra)
     except OperationalError as exc:
         log.warning("worker %s: cannot %s: %s", worker_id, failed, exc.orig)
 
 
+@functools.cache
+def _nvml_device() -> Any:
+    """NVML's handle of this worker's CUDA device, or None on a CPU worker or where NVML cannot start (a driver
+    without it): the heartbeat then carries no reading, and the metrics have none for this worker."""
+    if not torch.cuda.is_available():
+        return None
+    try:
+        pynvml.nvmlInit()
+        # CUDA_VISIBLE_DEVICES renumbers devices for CUDA, not for NVML: find the device by its PCI bus id.
+        props = torch.cuda.get_device_properties(torch.cuda.current_device())
+        where = (props.pci_domain_id, props.pci_bus_id, props.pci_device_id)  # type: ignore[attr-defined]
+        bus_id = "{:08x}:{:02x}:{:02x}.0".format(*where)
+        return pynvml.nvmlDeviceGetHandleByPciBusId(bus_id)
+    except pynvml.NVMLError as exc:
+        log.warning("no GPU readings in the heartbeat: NVML: %s", exc)
+        return None
+
+
+def gpu_reading() -> workers.GpuReading | None:
+    """This worker's GPU now (utilisation over NVML's last sample period, memory in use), or None without one."""
+    handle = _nvml_device()
+    if handle is None:
+        return None
+    try:
+        busy = pynvml.nvmlDeviceGetUtilizationRates(handle).gpu  # percent
+        used = pynvml.nvmlDeviceGetMemoryInfo(handle).used
+    except pynvml.NVMLError as exc:
+        log.warning("GPU reading failed: NVML: %s", exc)
+        return None
+    return workers.GpuReading(utilization=float(busy) / 100.0, memory_used_bytes=int(used))
+
+
 def beat(worker_id: str) -> None:
-    """Say this worker lives."""
-    _tell(workers.beat, worker_id, "heartbeat")
+    """Say this worker lives, with its GPU's reading on a GPU worker."""
+    _tell(workers.beat, worker_id, "heartbeat", gpu=gpu_reading())
 
 
 def leave(worker_id: str) -> None:

@@ -34,6 +34,8 @@ def upgrade() -> None:
         sa.Column("pool", sa.String(length=32), nullable=False),
         sa.Column("device", sa.String(length=200), nullable=False),
         sa.Column("gpu_memory_bytes", sa.BigInteger(), nullable=True),
+        sa.Column("gpu_utilization", sa.Float(), nullable=True),
+        sa.Column("gpu_memory_used_bytes", sa.BigInteger(), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("left_at", sa.DateTime(timezone=True), nullable=True),

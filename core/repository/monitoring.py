@@ -31,6 +31,9 @@ class Snapshot:
     requeues: dict[Labels, int] = field(default_factory=dict)  # (reason,)
     stale_heartbeat_seconds: dict[Labels, float] = field(default_factory=dict)  # (*pool,)
     live_workers: dict[Labels, int] = field(default_factory=dict)  # (pool,)
+    gpu_utilization: dict[Labels, float] = field(default_factory=dict)  # (pool, worker): live GPU workers only
+    gpu_memory_used_bytes: dict[Labels, float] = field(default_factory=dict)  # (pool, worker)
+    gpu_memory_bytes: dict[Labels, float] = field(default_factory=dict)  # (pool, worker)
     points_stored: int = 0
 
 
@@ -82,6 +85,19 @@ def _counts(session: Session, snapshot: Snapshot) -> None:
     snapshot.points_stored = int(hot) + int(packed)
 
 
+def _gpus(session: Session, snapshot: Snapshot, *, alive_after: datetime) -> None:
+    """Each live GPU worker's last reading (its heartbeat's): a label per worker, bounded by the workers that run."""
+    gpus = select(Worker.pool, Worker.id, Worker.gpu_utilization, Worker.gpu_memory_used_bytes, Worker.gpu_memory_bytes)
+    live = (Worker.left_at.is_(None), Worker.last_seen_at >= alive_after, Worker.gpu_utilization.is_not(None))
+    for pool, worker_id, busy, used, total in session.execute(gpus.where(*live)):
+        labels = (str(pool), str(worker_id))
+        snapshot.gpu_utilization[labels] = float(busy or 0.0)  # not null: the query asks for readings
+        if used is not None:
+            snapshot.gpu_memory_used_bytes[labels] = float(used)
+        if total is not None:
+            snapshot.gpu_memory_bytes[labels] = float(total)
+
+
 def read_snapshot(
     session: Session, *, now: datetime, settled: SettledEndings, alive_after: datetime, default_pool: str
 ) -> Snapshot:
@@ -93,5 +109,6 @@ def read_snapshot(
     _queue(session, snapshot, now)
     _running(session, snapshot, now)
     _workers(session, snapshot, alive_after=alive_after, default_pool=default_pool)
+    _gpus(session, snapshot, alive_after=alive_after)
     snapshot.endings = settled.read(session, now=now, pool_columns=POOL_COLUMNS)
     return snapshot

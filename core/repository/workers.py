@@ -40,9 +40,20 @@ def register_worker(session: Session, *, worker: Presence) -> None:
     session.commit()
 
 
-def beat(session: Session, *, worker_id: str) -> None:
-    """Note that the worker lives; committed."""
-    session.execute(update(Worker).where(Worker.id == worker_id).values(last_seen_at=utcnow(), left_at=None))
+@dataclass(frozen=True)
+class GpuReading:
+    """A GPU worker's device at one heartbeat: its busy share (0 to 1) and the memory in use."""
+
+    utilization: float
+    memory_used_bytes: int
+
+
+def beat(session: Session, *, worker_id: str, gpu: GpuReading | None = None) -> None:
+    """Note that the worker lives, with its GPU's reading when it has one; committed."""
+    values: dict[str, object] = {"last_seen_at": utcnow(), "left_at": None}
+    if gpu is not None:
+        values |= {"gpu_utilization": gpu.utilization, "gpu_memory_used_bytes": gpu.memory_used_bytes}
+    session.execute(update(Worker).where(Worker.id == worker_id).values(**values))
     session.commit()
 
 

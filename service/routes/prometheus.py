@@ -62,6 +62,21 @@ def domain_families(snapshot: Snapshot, *, heartbeat_timeout: float) -> list[Fam
             "gauge",
             ("pool",),
         ).add_all({k: float(v) for k, v in snapshot.live_workers.items()}),
+        Family(
+            "gradyard_worker_gpu_utilization_ratio",
+            "A live GPU worker's device busy share (0 to 1) at its last heartbeat, as NVML samples it; none on CPU.",
+            "gauge",
+            ("pool", "worker"),
+        ).add_all(snapshot.gpu_utilization),
+        Family(
+            "gradyard_worker_gpu_memory_used_bytes",
+            "A live GPU worker's device memory in use at its last heartbeat (all processes on the device).",
+            "gauge",
+            ("pool", "worker"),
+        ).add_all(snapshot.gpu_memory_used_bytes),
+        Family(
+            "gradyard_worker_gpu_memory_bytes", "A live GPU worker's device memory in all.", "gauge", ("pool", "worker")
+        ).add_all(snapshot.gpu_memory_bytes),
         _histograms(
             Family(
                 "gradyard_job_queue_wait_seconds",

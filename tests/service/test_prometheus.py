@@ -4,9 +4,11 @@ import uuid
 from datetime import timedelta
 
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from core.db import session_scope
-from core.tables import Job, JobEvent, MetricPoint
+from core.repository.workers import GpuReading, beat
+from core.tables import Job, JobEvent, MetricPoint, Worker
 from core.timeutil import utcnow
 from service.app import create_app
 from tests.pools import SLOTS, simulate_workers
@@ -65,11 +67,23 @@ def test_an_empty_service_says_zero(app: FastAPI) -> None:
     assert value(families, "gradyard_workers", pool="default") == SLOTS  # the fixture's simulated workers
 
 
-def test_a_pool_a_worker_joined_is_listed_with_its_live_workers(app: FastAPI) -> None:
-    simulate_workers(2, pool="a100", device="NVIDIA A100")
-    families = parse(client_with_key(app, key_for("root", admin=True)).get("/metrics").text)
+def test_a_pool_a_worker_joined_is_listed_with_its_live_workers_and_their_gpus(app: FastAPI) -> None:
+    first, second = simulate_workers(2, pool="a100", device="NVIDIA A100")
+    with session_scope() as session:  # as the workers' heartbeats write them (worker/presence.py reads NVML)
+        session.execute(update(Worker).where(Worker.id.in_([first, second])).values(gpu_memory_bytes=80 * 2**30))
+        beat(session, worker_id=first, gpu=GpuReading(utilization=0.75, memory_used_bytes=12 * 2**30))
+    admin = client_with_key(app, key_for("root", admin=True))
+    families = parse(admin.get("/metrics").text)
     assert value(families, "gradyard_workers", pool="a100") == 2
     assert value(families, "gradyard_queue_depth", pool="a100") == 0  # a pool with nothing queued still says so
+    assert value(families, "gradyard_worker_gpu_utilization_ratio", pool="a100", worker=first) == 0.75
+    assert value(families, "gradyard_worker_gpu_memory_used_bytes", pool="a100", worker=first) == 12 * 2**30
+    assert value(families, "gradyard_worker_gpu_memory_bytes", pool="a100", worker=first) == 80 * 2**30
+    # No reading yet (or a CPU worker): no sample, rather than a made-up 0.
+    gpu_workers = {dict(labels)["worker"] for _, labels in families["gradyard_worker_gpu_utilization_ratio"].samples}
+    assert gpu_workers == {first}
+    listed = {w["id"]: w for w in admin.get("/workers").json()["items"]}
+    assert (listed[first]["gpu_utilization"], listed[second]["gpu_utilization"]) == (0.75, None)
 
 
 def test_job_metrics_are_read_from_the_rows(app: FastAPI) -> None:
