@@ -185,6 +185,23 @@ def test_compare_sgd_and_adam_on_one_chart(page: Page, live_stack: Stack) -> Non
     screenshot(page, "compare.png")
 
 
+def test_compare_grows_a_running_jobs_curve_in_place(page: Page, live_stack: Stack) -> None:
+    done = live_stack.submit(DIGITS | {"name": "cmp-done", "epochs": 3})
+    live_stack.wait(done)
+    running = live_stack.submit(DIGITS | {"name": "cmp-running", "epochs": 400})
+    try:
+        live_stack.wait(running, {"running"})
+        page.goto(f"/#/compare?jobs={done},{running}&metric=val_loss")
+        first = wait_until(lambda: points(page, "#compare-chart") > 3 and points(page, "#compare-chart"))
+        page.evaluate("window.firstCanvas = document.querySelector('#compare-chart canvas')")
+        wait_until(lambda: points(page, "#compare-chart") > first + 2, timeout=60)
+        # The same chart, grown: the canvas was not built again.
+        assert page.evaluate("document.querySelector('#compare-chart canvas') === window.firstCanvas")
+    finally:
+        live_stack.http.post(f"/jobs/{running}/cancel")
+        live_stack.wait(running)
+
+
 def test_without_a_key_the_dashboard_asks_for_one_then_sends_it(keyless_page: Page, live_stack: Stack) -> None:
     page = keyless_page
     page.goto("/")

@@ -57,26 +57,34 @@ export function render(root, params) {
     redraw();
   }
 
+  // The chart is built again only when what it shows changes (the jobs, the metric; the scale switches in place);
+  // new points of the same jobs go into it in place, so a running job's curve grows without the chart blinking.
+  let built = "";
   async function redraw() {
     const generation = ++drawn;
     fillMetrics();
     history.replaceState(null, "", `#/compare?jobs=${[...selected].join(",")}&metric=${encodeURIComponent(metric)}`);
     const chosen = chosenJobs();
-    chart?.destroy();
-    chart = null;
-    chartBox.replaceChildren();
-    if (!chosen.length || !metric) {
-      message.textContent = "Tick two or more jobs on the left to draw them on one chart.";
-      return;
+    const shown = JSON.stringify([chosen.map((job) => job.id), metric]);
+    if (shown !== built || !chart) {
+      chart?.destroy();
+      chart = null;
+      built = "";
+      chartBox.replaceChildren();
+      if (!chosen.length || !metric) {
+        message.textContent = "Tick two or more jobs on the left to draw them on one chart.";
+        return;
+      }
+      message.textContent = "";
+      chartBox.append(el("h3", {}, metric));
+      const labels = chosen.map((job) => `${job.name} (${shortId(job.id)})`);
+      chart = new LineChart(chartBox, labels, { log: logToggle.checked });
+      built = shown;
     }
-    message.textContent = "";
-    chartBox.append(el("h3", {}, metric));
-    const labels = chosen.map((job) => `${job.name} (${shortId(job.id)})`);
-    chart = new LineChart(chartBox, labels, { log: logToggle.checked });
     const histories = await Promise.all(chosen.map((job) =>
       api(jobPath(job.id, `/metrics?names=${encodeURIComponent(metric)}&max_points=2000`))));
     const tables = histories.map((h) => [h.metrics[metric]?.epoch || [], h.metrics[metric]?.value || []]);
-    if (generation === drawn) chart.setTables(tables);
+    if (generation === drawn && chart) chart.setTables(tables);
   }
 
   async function refresh() {
