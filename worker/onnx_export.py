@@ -198,10 +198,6 @@ class _Tiny(nn.Module):
         return torch.softmax(x * 2.0, dim=1).argmax(dim=1)
 
 
-_WARMED = threading.Event()
-_WARMED.set()  # set while no warm-up is under way
-
-
 def warm_exporter() -> float:
     """Export a tiny module once, so a job's first export does not pay the exporter's imports and set-up; seconds."""
     started = time.monotonic()
@@ -209,25 +205,3 @@ def warm_exporter() -> float:
         data, _ = _serialize(_trace(_Tiny(), torch.zeros(2, 3), [ONNX_PREDICTION]), {})
     onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
     return time.monotonic() - started
-
-
-def warm_in_background() -> None:
-    """Warm the exporter in a thread, so the worker takes its first job at once (the first export, which waits on
-    the export lock, finds it ready); a compiled job waits for it first (wait_for_warm_up)."""
-
-    def run() -> None:
-        try:
-            log.info("model exporter ready in %.2fs", warm_exporter())
-        except Exception:  # a worker that cannot export still trains; each job's model then says why it has no ONNX
-            log.exception("the model exporter could not be warmed up")
-        finally:
-            _WARMED.set()
-
-    _WARMED.clear()
-    threading.Thread(target=run, name="exporter-warm-up", daemon=True).start()
-
-
-def wait_for_warm_up() -> None:
-    """Block until a background warm-up has ended: torch.compile and the exporter's tracing share dynamo's
-    process-wide configuration, so they must not run at once."""
-    _WARMED.wait()

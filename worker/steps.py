@@ -10,7 +10,6 @@ from torch import nn, optim
 
 from core.spec import JobSpec
 from worker.losses.objective import Objective, Target
-from worker.onnx_export import wait_for_warm_up
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -49,8 +48,6 @@ class Stepper:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.spec.precision == "fp16")
         # Only the training steps run compiled: `model` stays the plain module, so checkpoints hold its state dict
         # (no `_orig_mod.` prefix; a job resumes with or without compile) and evaluation costs no second compile.
-        if self.spec.compile:
-            wait_for_warm_up()
         self.forward = torch.compile(self.model) if self.spec.compile else self.model
 
     def _clip(self) -> None:

@@ -11,15 +11,24 @@ import time
 import torch
 from torch.nn import functional
 
-from worker.onnx_export import warm_in_background
+from worker.onnx_export import warm_exporter
 
 log = logging.getLogger(__name__)
 
 
+def _warm_exporter() -> None:
+    # Before the first job, not beside it: the exporter's tracing shares torch's process-wide FX state with eager
+    # code (a warm-up in a thread broke a training step's optimizer.zero_grad with a KeyError in fx traceback).
+    try:
+        log.info("model exporter ready in %.2fs", warm_exporter())
+    except Exception:  # a worker that cannot export still trains; each job's model then says why it has no ONNX file
+        log.exception("the model exporter could not be warmed up")
+
+
 def warm_up() -> torch.device | None:
-    """Start readying the model exporter (in the background); on CUDA, create the context and load cuBLAS and cuDNN
-    with tiny operations. The device, or None without CUDA."""
-    warm_in_background()
+    """Ready the model exporter; on CUDA, create the context and load cuBLAS and cuDNN with tiny operations. The
+    device, or None without CUDA."""
+    _warm_exporter()
     if not torch.cuda.is_available():
         return None  # a CPU worker has nothing more to prepare
     started = time.monotonic()
