@@ -133,9 +133,16 @@ def test_a_diverging_job_fails_with_a_readable_error(stack: Stack) -> None:
     assert all(math.isfinite(v) for v in values) and values[-1] > 1e6 * values[0]
 
 
-def test_a_cuda_job_on_a_cpu_worker_fails_and_says_why(stack: Stack) -> None:
-    job = stack.wait(stack.submit(DIGITS | {"device": "cuda", "epochs": 1}))
-    if job["status"] == "succeeded":
+def test_a_cuda_job_in_a_pool_of_cpu_workers_is_refused_and_says_why(stack: Stack) -> None:
+    deadline = time.monotonic() + 60  # admission knows the pool's devices once its worker has registered
+    while not any(p["name"] == "default" and p["workers_registered"] for p in stack.http.get("/pools").json()["items"]):
+        assert time.monotonic() < deadline, stack.log_tail()
+        time.sleep(0.1)
+    response = stack.http.post("/jobs", json=DIGITS | {"device": "cuda", "epochs": 1})
+    if response.status_code == 201:
+        stack.http.post(f"/jobs/{response.json()['id']}/cancel")
         pytest.skip("this worker has CUDA")
-    assert (job["status"], job["reason"]) == ("failed", "error")
-    assert job["error"] == "the spec asks for device 'cuda' but this worker has no CUDA device: use 'auto' or 'cpu'"
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["errors"]
+    assert (problem["loc"], problem["type"]) == (["body", "device"], "pool_has_no_gpu")
+    assert problem["msg"].startswith("device 'cuda' cannot run in pool 'default': its 1 registered worker(s) have no")
