@@ -94,13 +94,13 @@ def worker(
 ) -> None:
     """Run one Celery worker (one process: one GPU, or the CPU) in its pool until it is stopped."""
     # Imported here: the API image has no torch, and nothing but this command may load the worker.
-    from worker.main import run_worker
+    from worker.main import exit_now, run_worker
 
     if pool is not None:
         os.environ["GRADYARD_WORKER_POOL"] = pool  # read with every other setting, and checked there
         get_settings.cache_clear()
 
-    run_worker(loglevel=loglevel)
+    exit_now(run_worker(loglevel=loglevel))
 
 
 @app.command()

@@ -27,8 +27,9 @@ def create_worker_app(*, slot: Slot | None = None) -> Celery:
     return app
 
 
-def run_worker(*, loglevel: str = "INFO") -> None:
-    """Run the worker in this process until it is stopped."""
+def run_worker(*, loglevel: str = "INFO") -> int:
+    """Run the worker in this process until it is stopped; its exit code (the `gradyard worker` command then leaves
+    with exit_now)."""
     try:
         slot, left = take_slot(get_settings().worker_state_dir)
     except OSError as exc:  # the worker still works without one; its lost jobs wait for the reconciler instead
@@ -64,13 +65,14 @@ def run_worker(*, loglevel: str = "INFO") -> None:
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     leave(worker_id)
-    exit_now(code)
+    return code
 
 
 def exit_now(code: int) -> NoReturn:
-    """Leave without the interpreter's teardown: Celery has finished its shutdown (the job handed back, the broker
-    told), and what is left is freeing a heap of torch, SciPy and the exporter object by object, which took 4 s of a
-    worker's stop on a 2-core machine. Logs are flushed first; the slot's lock goes with the process."""
+    """End the worker's process without the interpreter's teardown: Celery has finished its shutdown (the job handed
+    back, the broker told), and what is left is freeing a heap of torch, SciPy and the exporter object by object,
+    which took 4 s of a worker's stop on a 2-core machine. Logs are flushed first; the slot's lock goes with the
+    process. Only for the process's entry point (the `gradyard worker` command): it ends whatever process calls it."""
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
