@@ -140,7 +140,8 @@ def test_gradyard_model_and_rerun_with_a_change(
 
 
 def test_a_model_of_a_job_that_has_not_succeeded_is_refused_with_its_status(url: str, client: Client) -> None:
-    job = client.submit(IRIS | {"epochs": 100_000})
+    # No early stopping: with it, a fast machine ended this job (succeeded, model exporting) before the command ran.
+    job = client.submit(IRIS | {"epochs": 100_000, "early_stopping": None})
     done = gradyard("model", job["id"], url=url)
     client.cancel(job["id"])
     assert done.returncode == 3  # refused
