@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     worker_name: str = Field(
         default="",
         max_length=150,
-        description="A worker's identity; default: the host's name and the worker's slot number on it.",
+        description="A worker's identity; default: HOST-POOL-SLOT (host name, pool, slot number on the host).",
     )
     worker_beat_seconds: float = Field(default=5.0, gt=0, le=600, description="How often a worker says it lives.")
     worker_timeout_seconds: float = Field(

@@ -19,10 +19,12 @@ log = logging.getLogger(__name__)
 
 
 def worker_identity(settings: Settings, slot_number: int | None) -> str:
-    """The configured name, else this host's name and the worker's slot number (stable across restarts)."""
+    """The configured name, else this host's name, the worker's pool and its slot number (stable across restarts)."""
     if settings.worker_name:
         return settings.worker_name
-    return f"{socket.gethostname()}-{slot_number if slot_number is not None else 'x'}"
+    # The pool is part of it: containers on the host's network share its host name, and two workers of different
+    # pools there (compose's gpu and cpu workers, each with its own state volume) both hold slot 0.
+    return f"{socket.gethostname()}-{settings.worker_pool}-{slot_number if slot_number is not None else 'x'}"
 
 
 def this_device() -> tuple[str, int | None]:
