@@ -79,7 +79,7 @@ def test_a_job_moves_the_metrics_and_names_itself_in_every_log_line(stack: Stack
 
     def finished(families: dict[str, Family]) -> float:
         return families["gradyard_jobs_finished_total"].samples.get(
-            ("gradyard_jobs_finished_total", (("reason", "none"), ("status", "succeeded"))), 0.0
+            ("gradyard_jobs_finished_total", (("pool", "default"), ("reason", "none"), ("status", "succeeded"))), 0.0
         )
 
     assert finished(after) == finished(before) + 1
@@ -87,7 +87,7 @@ def test_a_job_moves_the_metrics_and_names_itself_in_every_log_line(stack: Stack
     count = run + "_count"
     assert (
         value(after, run, count, status="succeeded", pool="default")
-        == before[run].samples.get((count, (("status", "succeeded"),)), 0) + 1
+        == before[run].samples.get((count, (("pool", "default"), ("status", "succeeded"))), 0) + 1
     )
     assert value(after, "gradyard_metric_points_stored") >= value(before, "gradyard_metric_points_stored") + 200
     route = ("gradyard_http_requests_total", (("code", "201"), ("method", "POST"), ("route", "/jobs")))
