@@ -59,7 +59,9 @@ def run_worker(*, loglevel: str = "INFO") -> int:
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
-                f"--hostname=gradyard-worker-{os.getpid()}@%h",
+                # Its identity, not its pid: containers on the host's network share a host name, and each runs its
+                # worker as pid 8, so Flower (and Celery's remote control) saw two workers as one.
+                f"--hostname=gradyard-worker-{worker_id}@%h",
             ]
         )
     except SystemExit as exc:
