@@ -229,9 +229,15 @@ def check_prometheus_scrapes_the_api(stack: Stack) -> None:
         time.sleep(2)
     else:
         raise AssertionError(f"Prometheus's gradyard target never came up: {targets}")
-    status, body = stack.request(stack.prometheus + "/api/v1/query?query=gradyard_jobs")
-    expect(status == 200, f"Prometheus query: {status} {body}")
-    seen = {r["metric"].get("status"): float(r["value"][1]) for r in body["data"]["result"]}
+    # The target may have come up with a scrape taken while the first job still ran: wait for a later one (every 15 s).
+    deadline, seen = time.monotonic() + 60, {}
+    while time.monotonic() < deadline:
+        status, body = stack.request(stack.prometheus + "/api/v1/query?query=sum%20by%20(status)%20(gradyard_jobs)")
+        expect(status == 200, f"Prometheus query: {status} {body}")
+        seen = {r["metric"].get("status"): float(r["value"][1]) for r in body["data"]["result"]}
+        if seen.get("succeeded", 0) >= 1:
+            break
+        time.sleep(2)
     expect(seen.get("succeeded", 0) >= 1, f"gradyard_jobs as Prometheus sees it: {seen}")
     status, body = stack.request(stack.prometheus + "/api/v1/rules")
     names = {rule["name"] for group in body["data"]["groups"] for rule in group["rules"]} if status == 200 else set()
