@@ -30,12 +30,12 @@ def create_worker_app(*, slot: Slot | None = None) -> Celery:
 def run_worker(*, loglevel: str = "INFO") -> int:
     """Run the worker in this process until it is stopped; its exit code (the `gradyard worker` command then leaves
     with exit_now)."""
+    settings = get_settings()
     try:
-        slot, left = take_slot(get_settings().worker_state_dir)
+        slot, left = take_slot(settings.worker_state_dir)
     except OSError as exc:  # the worker still works without one; its lost jobs wait for the reconciler instead
         log.warning("no worker slot (%s): a restarted worker will not hand back its job at once", exc)
         slot, left = None, {}
-    settings = get_settings()
     worker_id = worker_identity(settings, slot.number if slot is not None else None)
     if slot is not None:
         slot.worker_id = worker_id

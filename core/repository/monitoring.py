@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from core.repository.endings import Endings, Labels, SettledEndings
@@ -61,11 +61,10 @@ def _running(session: Session, snapshot: Snapshot, now: datetime) -> None:
 def _workers(session: Session, snapshot: Snapshot, *, alive_after: datetime, default_pool: str) -> None:
     """Live workers by pool (every pool a worker ever joined, and the default pool, listed: 0 when none lives), and
     a 0 for the queue and heartbeat gauges of each such pool with nothing queued or running."""
-    pools = {str(pool) for pool in session.scalars(select(Worker.pool).distinct())} | {default_pool}
-    snapshot.live_workers = dict.fromkeys(((pool,) for pool in pools), 0)
-    alive = select(Worker.pool, func.count()).where(Worker.left_at.is_(None), Worker.last_seen_at >= alive_after)
-    for pool, count in session.execute(alive.group_by(Worker.pool)):
-        snapshot.live_workers[(str(pool),)] = int(count)
+    snapshot.live_workers = {(default_pool,): 0}
+    live = case((and_(Worker.left_at.is_(None), Worker.last_seen_at >= alive_after), 1), else_=0)
+    for pool, count in session.execute(select(Worker.pool, func.sum(live)).group_by(Worker.pool)):
+        snapshot.live_workers[(str(pool),)] = int(count or 0)  # every pool a worker joined, in one read
     for labels in snapshot.live_workers:
         snapshot.queue_depth.setdefault(labels, 0)
         snapshot.oldest_queued_seconds.setdefault(labels, 0.0)
