@@ -15,6 +15,7 @@ from celery import Celery
 from sqlalchemy.orm import Session
 
 from core.db import session_scope
+from core.failpoints import DISPATCH_MARKED, DISPATCH_SENT, failpoint
 from core.queue import enqueue, queue_for
 from core.queue_order import HIGH, run_order
 from core.repository import dispatch as sql
@@ -25,7 +26,6 @@ from core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 LEASE_NAME = "dispatch"
-LEASE = timedelta(seconds=30)  # longer than any pass; a dead dispatcher's lease lapses after it
 
 
 def alive_after(settings: Settings, now: datetime | None = None) -> datetime:
@@ -64,11 +64,13 @@ def _dispatch_pool(session: Session, pool: str, celery: Celery, settings: Settin
         at = sql.mark_dispatched(session, job_id=job.id)
         if at is None:
             continue  # cancelled, or another dispatcher's lease lapsed mid-pass and it sent the job
+        failpoint(DISPATCH_MARKED)
         try:
             enqueue(celery, job.id, queue=queue_for(settings, pool))
         except Exception:
             sql.undo_dispatch(session, job_id=job.id, at=at)
             raise
+        failpoint(DISPATCH_SENT)
         sent.append(job.id)
     return sent
 
@@ -85,10 +87,15 @@ def _pass(session: Session, celery: Celery, settings: Settings) -> list[str]:
     return sent
 
 
-def _hold(session: Session, holder: str) -> int | None:
+def _lease_end(settings: Settings) -> datetime:
+    # Longer than any pass; a dead dispatcher's lease lapses after it.
+    return utcnow() + timedelta(seconds=settings.lease_seconds)
+
+
+def _hold(session: Session, holder: str, settings: Settings) -> int | None:
     """Take the lease (its wake count), or wake its live holder (None); retried when it lapsed meanwhile."""
     while True:
-        wakes = leases.take_named(session, name=LEASE_NAME, holder=holder, until=utcnow() + LEASE)
+        wakes = leases.take_named(session, name=LEASE_NAME, holder=holder, until=_lease_end(settings))
         if wakes is not None:
             return wakes
         if leases.wake_holder(session, name=LEASE_NAME):
@@ -101,7 +108,7 @@ def dispatch(*, celery: Celery, settings: Settings) -> list[str]:
     A broker error is raised after the job it was sending is put back to waiting."""
     holder = uuid.uuid4().hex
     with session_scope() as session:
-        wakes = _hold(session, holder)
+        wakes = _hold(session, holder, settings)
         if wakes is None:
             return []
         sent: list[str] = []
@@ -111,7 +118,7 @@ def dispatch(*, celery: Celery, settings: Settings) -> list[str]:
                 if leases.release_named(session, name=LEASE_NAME, holder=holder, wakes=wakes):
                     return sent
                 # A wake-up came during the pass: hold on (extending the lease) and run again.
-                wakes = leases.take_named(session, name=LEASE_NAME, holder=holder, until=utcnow() + LEASE)
+                wakes = leases.take_named(session, name=LEASE_NAME, holder=holder, until=_lease_end(settings))
                 if wakes is None:  # the lease lapsed and another took it: that one runs the pass asked for
                     return sent
         except BaseException:

@@ -95,6 +95,16 @@ class Settings(BaseSettings):
     preempt: bool = Field(
         default=False, description="Let a high job that finds its pool full make the lowest-priority job hand back."
     )
+    lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="How long the dispatcher's and a sweep controller's lease lasts; a dead holder's lapses after it.",
+    )
+    failpoints: str = Field(
+        default="",
+        description="Chaos tests only: comma-separated points (core.failpoints) where the process kills itself.",
+    )
     preempt_min_seconds: float = Field(
         default=300.0, ge=0, description="Least time a job runs before it may be preempted."
     )

@@ -20,6 +20,7 @@ from core.admission.pools import in_default_pool
 from core.db import session_scope
 from core.dispatch import dispatch_quietly
 from core.errors import SpecRejected
+from core.failpoints import SWEEP_TRIAL_STORED, failpoint
 from core.repository import sweeps as sweeps_sql
 from core.settings import Settings
 from core.states import ACTIVE_STATUSES, SweepState
@@ -30,7 +31,6 @@ from core.tables import Job, Sweep
 from core.timeutil import utcnow
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(seconds=30)  # longer than any pass; a dead controller's lease lapses after it
 
 
 def trial_value(job: Job, spec: SweepSpec) -> float | None:
@@ -136,6 +136,7 @@ def _launch(
         )
         if job is None:
             break  # the owner's quota is full (the sweep waits) or the sweep ended meanwhile
+        failpoint(SWEEP_TRIAL_STORED)
         session.refresh(sweep)
         past.append(PastTrial(number, params, "active", None))
         if error is None:
@@ -157,8 +158,9 @@ def run_pass(sweep_id: str, *, celery: Celery, settings: Settings) -> int | None
     """One controller pass over a sweep; the trials it started, or None when another controller holds the lease or
     the sweep is not running."""
     holder = uuid.uuid4().hex
+    until = utcnow() + timedelta(seconds=settings.lease_seconds)  # longer than any pass; a dead holder's lapses
     with session_scope() as session:
-        if not sweeps_sql.take_lease(session, sweep_id=sweep_id, holder=holder, until=utcnow() + LEASE):
+        if not sweeps_sql.take_lease(session, sweep_id=sweep_id, holder=holder, until=until):
             return None
         try:
             sweep = sweeps_sql.get_sweep(session, sweep_id=sweep_id)

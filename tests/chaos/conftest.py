@@ -40,9 +40,10 @@ class Cluster(Stack):
         base_url = f"http://127.0.0.1:{env['GRADYARD_PORT']}"
         super().__init__(base_url, [self.api], workdir, create_key(env, "chaos"), env)
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
-        """Start one more worker process."""
-        worker = start_process(["worker"], self.env, self.workdir / f"worker-{len(self.workers)}.log")
+    def start_worker(self, *, pool: str = "default", env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start one more worker process in the pool, with the cluster's settings and `env` over them."""
+        log = self.workdir / f"worker-{len(self.workers)}.log"
+        worker = start_process(["worker", "--pool", pool], self.env | (env or {}), log)
         self.workers.append(worker)
         self.processes.append(worker)
         return worker
@@ -69,6 +70,14 @@ class Cluster(Stack):
                 return job
             time.sleep(0.05)
         raise AssertionError(f"job {job_id} never matched; last seen {job}\n{self.log_tail()}")
+
+    def wait_sweep(self, sweep_id: str, timeout: float = 180.0) -> dict[str, Any]:
+        """Poll a sweep until it is no longer running."""
+        deadline = time.monotonic() + timeout
+        while (sweep := self.http.get(f"/sweeps/{sweep_id}").json())["state"] == "running":
+            assert time.monotonic() < deadline, f"{sweep}\n{self.log_tail()}"
+            time.sleep(0.2)
+        return dict(sweep)
 
     def wait_for_log(self, name: str, text: str, timeout: float = 60.0) -> None:
         """Wait until a process's log contains the text."""
