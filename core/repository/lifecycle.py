@@ -9,9 +9,11 @@ from core.errors import StaleAttempt
 from core.metrics import Point, merge_summaries
 from core.repository.events import log_event
 from core.repository.points import delete_points_after, insert_points
-from core.states import EndReason, JobStatus
+from core.states import EndReason, JobStatus, ModelStatus
 from core.tables import Job
 from core.timeutil import utcnow
+
+PRUNED_MODEL = "its sweep pruned it, so it keeps no model; the sweep's best trial has one"
 
 StopAsked = Literal["cancelled", "preempted"] | None  # what a job's owner or the dispatcher asks of a running job
 
@@ -112,6 +114,12 @@ def finish_job(
     `error` is for a failure (shown on the job); `detail` explains any other ending in the state log.
     """
     now = utcnow()
+    model_status: ModelStatus | None = None
+    model_detail = None
+    if status == "succeeded" and reason == "pruned":  # it stopped where it was worse than others: no model to keep
+        model_status, model_detail = "unavailable", PRUNED_MODEL
+    elif status == "succeeded":  # its model files are written next, by the same worker (worker.export)
+        model_status = "exporting"
     result = session.execute(
         update(Job)
         .where(*_owned(job_id, attempt))
@@ -121,8 +129,8 @@ def finish_job(
             error=error,
             finished_at=now,
             heartbeat_at=now,
-            # A succeeded job's model files are written next, by the same worker (worker.export).
-            model_status="exporting" if status == "succeeded" else None,
+            model_status=model_status,
+            model_detail=model_detail,
         )
     )
     if not result.rowcount:  # type: ignore[attr-defined]

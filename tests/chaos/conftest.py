@@ -71,14 +71,6 @@ class Cluster(Stack):
             time.sleep(0.05)
         raise AssertionError(f"job {job_id} never matched; last seen {job}\n{self.log_tail()}")
 
-    def wait_sweep(self, sweep_id: str, timeout: float = 180.0) -> dict[str, Any]:
-        """Poll a sweep until it is no longer running."""
-        deadline = time.monotonic() + timeout
-        while (sweep := self.http.get(f"/sweeps/{sweep_id}").json())["state"] == "running":
-            assert time.monotonic() < deadline, f"{sweep}\n{self.log_tail()}"
-            time.sleep(0.2)
-        return dict(sweep)
-
     def wait_for_log(self, name: str, text: str, timeout: float = 60.0) -> None:
         """Wait until a process's log contains the text."""
         deadline = time.monotonic() + timeout

@@ -10,6 +10,8 @@ from core import repository
 from core.errors import StaleAttempt
 from core.metrics import Point
 from core.repository.dispatch import mark_dispatched
+from core.repository.lifecycle import PRUNED_MODEL
+from core.states import EndReason, JobStatus
 from core.tables import Job
 from core.timeutil import utcnow
 
@@ -71,6 +73,25 @@ def test_hand_back_requeues_without_a_restart(session: Session) -> None:
     job = repository.get_job(session, job_id=job_id)
     assert (job.status, job.restarts, job.reason) == ("queued", 0, "shutdown")
     assert not repository.hand_back(session, job_id=job_id, attempt=1, reason="shutdown", detail="again")
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "model"),
+    [
+        ("succeeded", None, ("exporting", None)),  # its worker writes the model files next
+        ("succeeded", "stopped_early", ("exporting", None)),
+        ("succeeded", "pruned", ("unavailable", PRUNED_MODEL)),  # no files will come: said at once
+        ("failed", "error", (None, None)),
+    ],
+)
+def test_a_jobs_end_says_whether_a_model_will_come(
+    session: Session, status: JobStatus, reason: EndReason | None, model: tuple[str | None, str | None]
+) -> None:
+    job_id = running_job(session)
+    assert repository.finish_job(session, job_id=job_id, attempt=1, status=status, reason=reason)
+    session.commit()
+    job = repository.get_job(session, job_id=job_id)
+    assert (job.model_status, job.model_detail) == model
 
 
 def test_checkpoint_records_and_rewinds_are_fenced(session: Session) -> None:

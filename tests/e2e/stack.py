@@ -67,6 +67,15 @@ class Stack:
             time.sleep(0.05)
         raise AssertionError(f"job {job_id} still {job['status']} after {timeout}s\n{self.log_tail()}")
 
+    def wait_sweep(self, sweep_id: str, timeout: float = 180.0) -> dict[str, Any]:
+        """Poll a sweep until it is no longer running; fail with the processes' logs if it does not."""
+        deadline = time.monotonic() + timeout
+        while (sweep := self.http.get(f"/sweeps/{sweep_id}").json())["state"] == "running":
+            if time.monotonic() > deadline:
+                raise AssertionError(f"sweep {sweep_id} still running after {timeout}s: {sweep}\n{self.log_tail()}")
+            time.sleep(0.1)
+        return dict(sweep)
+
     def log_tail(self) -> str:
         """The end of each process's log, for failure messages."""
         return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.logs.glob("*.log")))

@@ -13,6 +13,7 @@ import httpx
 import safetensors.numpy
 import yaml
 
+from core.repository.lifecycle import PRUNED_MODEL
 from tests.e2e.conftest import Stack, create_key
 
 SWEEP: dict[str, Any] = {
@@ -39,21 +40,10 @@ SWEEP: dict[str, Any] = {
 }
 
 
-def wait_sweep(stack: Stack, sweep_id: str, timeout: float = 150.0) -> dict[str, Any]:
-    """Poll until the sweep is no longer running."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sweep = stack.http.get(f"/sweeps/{sweep_id}").json()
-        if sweep["state"] != "running":
-            return dict(sweep)
-        time.sleep(0.1)
-    raise AssertionError(f"sweep {sweep_id} still running after {timeout}s: {sweep}\n{stack.log_tail()}")
-
-
 def test_a_sweep_with_asha_runs_to_the_end_pruning_some_trials(stack: Stack) -> None:
     response = stack.http.post("/sweeps", json=SWEEP)
     assert response.status_code == 201, response.text
-    sweep = wait_sweep(stack, response.json()["id"])
+    sweep = stack.wait_sweep(response.json()["id"])
     assert sweep["state"] == "succeeded", sweep
     assert sweep["trials"]["total"] == 8 and sweep["trials"].get("succeeded") == 8
     board = stack.http.get(f"/sweeps/{sweep['id']}/trials").json()["items"]
@@ -72,6 +62,7 @@ def test_a_sweep_with_asha_runs_to_the_end_pruning_some_trials(stack: Stack) -> 
     assert job["progress"]["epoch"] == pruned[0]["epoch"]
     assert job["metrics"]["val_accuracy"]["last"] == pruned[0]["value"]
     assert job["spec"]["optimizer"]["lr"] == job["params"]["optimizer.lr"]
+    assert (job["model"]["status"], job["model"]["detail"]) == ("unavailable", PRUNED_MODEL)  # at once, not exported
     assert_model_downloads(stack, best["job_id"])
 
 
@@ -111,7 +102,7 @@ def test_another_users_sweep_is_not_found_and_bad_input_is_a_422(stack: Stack) -
     assert other.get("/sweeps").json() == {"items": []}
     bad = other.post("/sweeps", json=SWEEP | {"objective": {"metric": "val_r2", "mode": "max"}})
     assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["body", "objective", "metric"]
-    assert wait_sweep(stack, sweep["id"])["state"] == "succeeded"
+    assert stack.wait_sweep(sweep["id"])["state"] == "succeeded"
 
 
 def test_the_cli_follows_a_sweep_to_its_end_and_lists_it(stack: Stack, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from tests.e2e.clients.test_dashboard import (
     wait_until,
 )
 from tests.e2e.conftest import Stack
-from tests.e2e.test_sweeps import SWEEP, wait_sweep
+from tests.e2e.test_sweeps import SWEEP
 
 pytestmark = pytest.mark.e2e
 __all__ = ["browser", "page"]  # fixtures, used by name
@@ -24,7 +24,7 @@ TINY = SWEEP | {"name": "page-sweep", "pruner": "none", "max_trials": 3, "base":
 def test_a_finished_sweeps_page_shows_its_leaderboard_and_links_to_its_trials(page: Page, live_stack: Stack) -> None:
     created = live_stack.http.post("/sweeps", json=TINY)
     assert created.status_code == 201, created.text
-    sweep = wait_sweep(live_stack, created.json()["id"])
+    sweep = live_stack.wait_sweep(created.json()["id"])
     assert sweep["state"] == "succeeded", sweep
     trials = live_stack.http.get(f"/sweeps/{sweep['id']}/trials").json()["items"]
 
