@@ -7,6 +7,7 @@ that table against a job on the same shape of data built in, from POST to the fi
 
 import argparse
 import os
+import subprocess
 import tempfile
 import threading
 import time
@@ -20,6 +21,8 @@ import pyarrow.csv as pacsv
 
 from benchmarks.harness import console, write_results
 from benchmarks.stack import bench_stack, parse_time, percentile
+from client import Client
+from client.errors import ApiError
 from tests.e2e.stack import Stack
 
 CHUNK = 1 << 20
@@ -33,11 +36,28 @@ def _rss_peak_mib(pid: int) -> float:
     return float("nan")
 
 
-def _upload(stack: Stack, path: Path, timeout: float = 600) -> tuple[httpx.Response, float]:
+def _upload(stack: Stack, path: Path) -> tuple[int, dict[str, Any], float]:
+    """Upload through the Python client, as `gradyard datasets upload` does; (status, answer, seconds)."""
     started = time.perf_counter()
-    with path.open("rb") as file:
-        response = stack.http.post("/datasets", files={"file": (path.name, file)}, timeout=timeout)
-    return response, time.perf_counter() - started
+    with Client(stack.url, stack.key) as client:
+        try:
+            status, answer = 201, client.upload_dataset(path)
+        except ApiError as exc:
+            status, answer = exc.status, {"detail": exc.detail}
+    return status, answer, time.perf_counter() - started
+
+
+def _curl_upload(stack: Stack, path: Path) -> tuple[int, float]:
+    """Upload with curl (`-F file=@PATH`): the server's side without a Python client's cost; (status, seconds)."""
+    started = time.perf_counter()
+    form = ["-H", f"Authorization: Bearer {stack.key}", "-F", f"file=@{path}"]
+    done = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", *form, f"{stack.url}/datasets"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout), time.perf_counter() - started
 
 
 def streaming(stack: Stack, workdir: Path, mib: int) -> dict[str, Any]:
@@ -49,13 +69,17 @@ def streaming(stack: Stack, workdir: Path, mib: int) -> dict[str, Any]:
             out.write(os.urandom(CHUNK))
     api = stack.processes[0].pid
     before = _rss_peak_mib(api)
-    response, seconds = _upload(stack, blob)
-    assert response.status_code == 415, response.text
+    status, answer, seconds = _upload(stack, blob)
+    assert status == 415, answer
+    growth = _rss_peak_mib(api) - before
+    curl_status, curl_seconds = _curl_upload(stack, blob)
+    assert curl_status == 415, curl_status
     return {
         "mib": mib,
         "seconds": seconds,
         "mb_per_s": mib * CHUNK / 1e6 / seconds,
-        "api_peak_rss_growth_mib": _rss_peak_mib(api) - before,
+        "curl_mb_per_s": mib * CHUNK / 1e6 / curl_seconds,
+        "api_peak_rss_growth_mib": growth,
     }
 
 
@@ -79,13 +103,13 @@ def big_csv(stack: Stack, workdir: Path, rows: int) -> dict[str, Any]:
     poller = threading.Thread(target=poll)
     poller.start()
     try:
-        response, seconds = _upload(stack, path)
+        status, answer, seconds = _upload(stack, path)
     finally:
         done.set()
         poller.join()
-    assert response.status_code == 201, response.text
+    assert status == 201, answer
     return {
-        "dataset_id": response.json()["id"],
+        "dataset_id": answer["id"],
         "rows": rows,
         "mb": path.stat().st_size / 1e6,
         "upload_to_ready_seconds": seconds,

@@ -14,6 +14,11 @@ class _Requester(Protocol):
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response: ...
 
 
+# httpx asks a multipart file for 64 KiB at a time; each chunk costs a round of Python in httpx, h11 and the socket
+# send, which held a 256 MiB upload to about 230 MB/s on 2 cores. A larger read is taken as it is.
+READ_BYTES = 1 << 20
+
+
 class _Counting:
     """A file that reports how much of it has been read (httpx reads the multipart file part in chunks)."""
 
@@ -21,7 +26,7 @@ class _Counting:
         self._file, self._progress, self.sent = file, progress, 0
 
     def read(self, size: int = -1) -> bytes:
-        chunk = self._file.read(size)
+        chunk = self._file.read(size if size < 0 else max(size, READ_BYTES))
         self.sent += len(chunk)
         if self._progress is not None:
             self._progress(self.sent)
