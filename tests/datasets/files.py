@@ -55,6 +55,13 @@ def npz_arrays(**arrays: np.ndarray) -> bytes:
     return out.getvalue()
 
 
+def pickled_npz() -> bytes:
+    """An NPZ whose `x` is an array of Python objects: numpy stores it pickled."""
+    out = io.BytesIO()
+    np.savez(out, x=np.array([{"a": 1}, {"b": 2}], dtype=object), y=np.array([0, 1]))
+    return out.getvalue()
+
+
 def png(pixels: np.ndarray) -> bytes:
     """One PNG image of these uint8 pixels ([H, W] grey or [H, W, 3] colour)."""
     out = io.BytesIO()

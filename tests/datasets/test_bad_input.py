@@ -42,12 +42,6 @@ def _zip_bomb() -> bytes:
     return out.getvalue()
 
 
-def _pickled_npz() -> bytes:
-    out = io.BytesIO()
-    np.savez(out, x=np.array([{"a": 1}, {"b": 2}], dtype=object), y=np.array([0, 1]))
-    return out.getvalue()
-
-
 def _damaged_zip() -> bytes:
     data = bytearray(files.image_zip(files.two_class_images(2)))
     data[60:80] = b"\xff" * 20  # inside the first entry's compressed bytes: its CRC no longer matches
@@ -88,7 +82,7 @@ CASES: list[tuple[str, str, bytes, dict[str, str], int, str]] = [
         422,
         "the first at sample 3",
     ),
-    ("npz pickled", "p.npz", _pickled_npz(), {}, 422, "p.npz: arrays of Python objects (pickled) are refused"),
+    ("npz pickled", "p.npz", files.pickled_npz(), {}, 422, "p.npz: arrays of Python objects (pickled) are refused"),
     (
         "dot-dot",
         "d.zip",

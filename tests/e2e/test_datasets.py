@@ -163,6 +163,42 @@ def test_a_dataset_in_use_is_409_then_deleted_with_its_files(stack: Stack) -> No
     assert store_files(stack) == before
 
 
+@pytest.mark.parametrize(
+    ("filename", "data", "status", "says"),
+    [
+        ("empty.csv", b"", 422, "empty.csv: the file is empty"),
+        ("sheet.xlsx", b"PK\x03\x04whatever", 415, "sheet.xlsx: unsupported format"),
+        ("p.npz", files.pickled_npz(), 422, "p.npz: arrays of Python objects (pickled) are refused"),
+    ],
+    ids=["empty", "unknown format", "pickled npz"],
+)
+def test_a_bad_upload_over_http_is_refused_and_stores_nothing(
+    stack: Stack, filename: str, data: bytes, status: int, says: str
+) -> None:
+    before, listed = store_files(stack), stack.http.get("/datasets").json()["items"]
+    response = stack.http.post("/datasets", files={"file": (filename, data)}, timeout=60)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert says in response.json()["detail"]
+    assert store_files(stack) == before and stack.http.get("/datasets").json()["items"] == listed
+
+
+def test_the_same_bytes_are_stored_once_and_another_user_cannot_see_or_train_on_them(stack: Stack) -> None:
+    before = store_files(stack)
+    data = files.thermometer_csv() + b"41.0,3.5\n"  # bytes no other test uploads
+    first = stack.http.post("/datasets", files={"file": ("mine.csv", data)})
+    again = stack.http.post("/datasets", files={"file": ("mine-again.csv", data)})
+    assert (first.status_code, again.status_code) == (201, 200), again.text
+    assert again.json()["id"] == first.json()["id"] and store_files(stack) == before + 2
+    dataset_id = first.json()["id"]
+    other = {"Authorization": f"Bearer {create_key(stack.env, 'datasets-stranger')}"}
+    assert stack.http.get(f"/datasets/{dataset_id}", headers=other).status_code == 404
+    assert stack.http.delete(f"/datasets/{dataset_id}", headers=other).status_code == 404
+    refused = stack.http.post("/jobs", json=on_upload(THERMOMETER, dataset_id), headers=other)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["body", "dataset", "id"]
+    assert refused.json()["detail"] == f"no dataset has id '{dataset_id}': upload one with POST /datasets"
+
+
 def test_the_cli_uploads_shows_and_trains_the_example(stack: Stack) -> None:
     key = create_key(stack.env, "datasets-cli")  # a user of its own: the file is new to them, so it takes --name
 
