@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from benchmarks.harness import console, write_results
-from benchmarks.stack import bench_stack, parse_time, percentile
+from benchmarks.stack import bench_stack, median, parse_time, percentile
 from client import Client
 from client.errors import ApiError
 from tests.e2e.stack import Stack
@@ -147,7 +147,7 @@ def job_start(stack: Stack, dataset_id: str, rows: int, rounds: int = 3) -> dict
     for _ in range(rounds):
         runs["upload"].append(_to_first_step(stack, upload))
         runs["built_in"].append(_to_first_step(stack, built_in))
-    medians = {way: {key: percentile([run[key] for run in done], 0.5) for key in done[0]} for way, done in runs.items()}
+    medians = {way: {key: median([run[key] for run in done]) for key in done[0]} for way, done in runs.items()}
     total = {way: sum(times.values()) for way, times in medians.items()}
     return medians | {"rounds": rounds, "upload_later_by_s": total["upload"] - total["built_in"]}
 

@@ -18,7 +18,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.stack import bench_stack, machine, parse_time, percentile, write_results
+from benchmarks.stack import bench_stack, export_over, machine, parse_time, percentile, write_results
 from tests.e2e.stack import Stack
 
 TINY: dict[str, Any] = {
@@ -102,10 +102,7 @@ def one_latency(stack: Stack) -> dict[str, float]:
         job = stack.job(job_id)
     if job["status"] != "succeeded":
         raise RuntimeError(f"job {job_id} ended {job['status']}: {job['error']}")
-    # The worker exports the model after the job's end (status succeeded, model exporting): it is idle only after.
-    while job["model"]["status"] == "exporting":
-        time.sleep(0.02)
-        job = stack.job(job_id)
+    job = export_over(stack, job_id)  # the worker is idle only once the model export after the job's end is over
     at = {event["status"]: parse_time(event["at"]) for event in job["events"] if event["attempt"] <= 1}
     return {
         "post_s": posted - sent,

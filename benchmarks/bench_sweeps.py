@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.stack import bench_stack, machine, parse_time, percentile, write_results
+from benchmarks.stack import bench_stack, export_over, machine, parse_time, percentile, write_results
 from tests.e2e.stack import Stack
 
 console = Console(width=140)
@@ -50,14 +50,6 @@ def sweep_body(*, trials: int, sampler: str, pruner: str, epochs: int = 15) -> d
     }
 
 
-def idle_after(stack: Stack, job_id: str) -> dict[str, Any]:
-    """The trial once its model export (after its end) is over: the worker is idle only then, so the next sweep's
-    first trial does not wait for this one's export."""
-    while (job := stack.job(job_id))["model"] is not None and job["model"]["status"] == "exporting":
-        time.sleep(0.02)
-    return job
-
-
 def run_sweep(stack: Stack, body: dict[str, Any]) -> dict[str, Any]:
     """POST the sweep, wait for its end; its timings, epochs and best value."""
     posted = time.time()
@@ -68,7 +60,8 @@ def run_sweep(stack: Stack, body: dict[str, Any]) -> dict[str, Any]:
         time.sleep(0.01)
     ended = time.time()
     board = stack.http.get(f"/sweeps/{sweep_id}/trials").json()["items"]
-    jobs = sorted((idle_after(stack, row["job_id"]) for row in board), key=lambda job: job["trial"])
+    # After the exports: the next sweep's first trial must not wait behind this one's last export.
+    jobs = sorted((export_over(stack, row["job_id"]) for row in board), key=lambda job: job["trial"])
     starts = [parse_time(next(e["at"] for e in job["events"] if e["status"] == "running")) for job in jobs]
     ends = [parse_time(job["finished_at"]) for job in jobs]
     gaps = [start - end for start, end in zip(starts[1:], ends[:-1], strict=True)]

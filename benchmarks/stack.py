@@ -56,6 +56,13 @@ def bench_stack(*, env: dict[str, str] | None = None) -> Iterator[Stack]:
                 yield stack
 
 
+def export_over(stack: Stack, job_id: str) -> dict[str, Any]:
+    """The job once its model export (after its end) is over: the worker takes its next message only then."""
+    while (job := stack.job(job_id))["model"] is not None and job["model"]["status"] == "exporting":
+        time.sleep(0.02)
+    return job
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User plus system CPU seconds a process has used so far (all its threads), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

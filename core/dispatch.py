@@ -87,15 +87,10 @@ def _pass(session: Session, celery: Celery, settings: Settings) -> list[str]:
     return sent
 
 
-def _lease_end(settings: Settings) -> datetime:
-    # Longer than any pass; a dead dispatcher's lease lapses after it.
-    return utcnow() + timedelta(seconds=settings.lease_seconds)
-
-
 def _hold(session: Session, holder: str, settings: Settings) -> int | None:
     """Take the lease (its wake count), or wake its live holder (None); retried when it lapsed meanwhile."""
     while True:
-        wakes = leases.take_named(session, name=LEASE_NAME, holder=holder, until=_lease_end(settings))
+        wakes = leases.take_named(session, name=LEASE_NAME, holder=holder, until=utcnow() + settings.lease)
         if wakes is not None:
             return wakes
         if leases.wake_holder(session, name=LEASE_NAME):
@@ -118,7 +113,7 @@ def dispatch(*, celery: Celery, settings: Settings) -> list[str]:
                 if leases.release_named(session, name=LEASE_NAME, holder=holder, wakes=wakes):
                     return sent
                 # A wake-up came during the pass: hold on (extending the lease) and run again.
-                wakes = leases.take_named(session, name=LEASE_NAME, holder=holder, until=_lease_end(settings))
+                wakes = leases.take_named(session, name=LEASE_NAME, holder=holder, until=utcnow() + settings.lease)
                 if wakes is None:  # the lease lapsed and another took it: that one runs the pass asked for
                     return sent
         except BaseException:

@@ -1,5 +1,6 @@
 """Service settings, read from `GRADYARD_*` environment variables."""
 
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -183,6 +184,11 @@ class Settings(BaseSettings):
             socket_path = (embedded_redis_dir(self.port) / "redis.sock").resolve()
             self.broker_url = f"redis+socket://{socket_path}"
         return self
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a lease taken now lasts (the dispatcher's, a sweep controller's): longer than any pass."""
+        return timedelta(seconds=self.lease_seconds)
 
     @property
     def broker_visibility_timeout(self) -> int:

@@ -6,7 +6,6 @@ its state is in SQL, so a pass that dies mid-way leaves nothing the next one can
 import hashlib
 import logging
 import uuid
-from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -158,9 +157,8 @@ def run_pass(sweep_id: str, *, celery: Celery, settings: Settings) -> int | None
     """One controller pass over a sweep; the trials it started, or None when another controller holds the lease or
     the sweep is not running."""
     holder = uuid.uuid4().hex
-    until = utcnow() + timedelta(seconds=settings.lease_seconds)  # longer than any pass; a dead holder's lapses
     with session_scope() as session:
-        if not sweeps_sql.take_lease(session, sweep_id=sweep_id, holder=holder, until=until):
+        if not sweeps_sql.take_lease(session, sweep_id=sweep_id, holder=holder, until=utcnow() + settings.lease):
             return None
         try:
             sweep = sweeps_sql.get_sweep(session, sweep_id=sweep_id)

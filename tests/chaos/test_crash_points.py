@@ -2,6 +2,7 @@
 of the dispatcher or of a sweep's controller, holding the lease. A worker started after it carries on: no job is
 sent twice or lost, no trial is lost or numbered twice."""
 
+import subprocess
 from typing import Any
 
 import pytest
@@ -24,12 +25,12 @@ SWEEP: dict[str, Any] = {
 }
 
 
-def doomed_worker(cluster: Cluster, point: str) -> Any:
+def doomed_worker(cluster: Cluster, point: str) -> subprocess.Popen[bytes]:
     """A worker that kills itself when it reaches the point; it must have: a test that never crashed proves nothing."""
     return cluster.start_worker(env={"GRADYARD_FAILPOINTS": point})
 
 
-def assert_crashed(cluster: Cluster, worker: Any, point: str) -> None:
+def assert_crashed(cluster: Cluster, worker: subprocess.Popen[bytes], point: str) -> None:
     """The worker died by its own SIGKILL at the point."""
     assert worker.wait(timeout=120) == -9, cluster.log_tail()
     logs = "".join(p.read_text() for p in cluster.workdir.glob("worker-*.log"))
